@@ -1,0 +1,1 @@
+"""Subcommands of the ``melgen`` command line, one module each (see ``cli``)."""

@@ -1,0 +1,1 @@
+"""Data pipeline, training and evaluation of the melody models."""
