@@ -1,0 +1,621 @@
+"""Harmony of any music21 score, read into a :class:`~music21_melgen.timeline.ChordTimeline`.
+
+A score carries its harmony in one of three ways, tried in this order:
+
+1. **Chord symbols** (``harmony.ChordSymbol``: MusicXML ``<harmony>``, ABC chord
+   annotations, music21's lead sheets), ``N.C.`` (``harmony.NoChord``)
+   included. A chord symbol lasts until the next one or the end of the score.
+2. **Roman numerals** (``roman.RomanNumeral``: RomanText, the Rock Corpus),
+   each read in its own key; music21 resolves secondary functions
+   (``V7/IV``), so the numeral's own root and pitches are used.
+3. **An accompaniment** (a MIDI file, a piano part): the chosen parts are
+   chordified, cut into beats, and each beat is named with music21's own
+   chord analysis (``Chord.root()``); repeated chords merge. Drums never
+   count. Without ``chord_parts`` the melody is left out too: when two or
+   more pitched parts remain, the part with the highest mean pitch is the
+   melody if it is mostly monophonic (at least 90 % of its onsets are single
+   notes). A beat with a single pitch class (a bass line, MelGen's chord MIDI)
+   is the diatonic triad of the key on that note (in minor, the triad on the
+   fifth degree is major); a dyad inside such a triad is completed to it.
+
+Naming ``chord_parts`` always selects the third way over those parts.
+
+The key comes from the score's ``Key`` (tonic and mode) or ``KeySignature``
+(major, unless the last chord is the tonic triad of the relative minor);
+without either, music21's key analysis estimates it and the timeline says so
+(``key_estimated``). Measures, meters (changes included) and pickups come from
+the first part that has measures, with the score's own measure numbers; a
+score without measures (a flat MIDI import) is measured on a copy, the way
+music21 would measure it on export.
+"""
+
+from __future__ import annotations
+
+import copy
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from music21 import chord, harmony, instrument, key, meter, note, percussion, pitch, roman, stream
+
+from music21_melgen.errors import ScoreError
+from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
+
+__all__ = ["ScoreTimeline", "timeline_from_score", "describe_score", "diatonic_triad"]
+
+# A part is "mostly monophonic" when at least this share of its onsets are single notes.
+MONOPHONIC_SHARE = 0.9
+# A pitch class counts in a beat of a chordified accompaniment when it sounds
+# for at least this share of the beat.
+BEAT_PRESENCE = Fraction(1, 4)
+# Largest denominator kept when music21 offsets (floats or Fractions) become Fractions.
+_MAX_DENOMINATOR = 1 << 16
+
+_PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+@dataclass(frozen=True, repr=False)
+class ScoreTimeline(ChordTimeline):
+    """A :class:`ChordTimeline` read from a score, printable for a user to check.
+
+    ``source`` says where the harmony came from ('chord symbols', 'roman
+    numerals', 'chordified parts: Piano'); ``str()`` gives one line per chord
+    and ``show()`` prints it.
+    """
+
+    source: str = ""
+
+    def __repr__(self) -> str:
+        first = self.chords[0]
+        estimated = ", estimated" if self.key_estimated else ""
+        return (
+            f"<ScoreTimeline {len(self.chords)} chords, {len(self.measures)} measures, "
+            f"key {_PITCH_NAMES[first.key_tonic]} {first.mode}{estimated}, from {self.source}>"
+        )
+
+    def __str__(self) -> str:
+        estimated = " (estimated)" if self.key_estimated else ""
+        first = self.chords[0]
+        lines = [
+            f"Chord timeline from {self.source or 'a score'}: {len(self.chords)} chords over "
+            f"{len(self.measures)} measures, key {_PITCH_NAMES[first.key_tonic]} {first.mode}{estimated}",
+            f"{'measure':>7} {'beat':>5} {'offset':>8} {'length':>7}  {'chord':<10} {'root':<4} "
+            f"{'pitches':<16} key",
+        ]
+        for span in self.chords:
+            bar = self.measure_at(span.offset)
+            beat = (span.offset - bar.offset) / bar.beat_length + 1
+            root = "-" if span.root is None else _PITCH_NAMES[span.root]
+            pitches = " ".join(_PITCH_NAMES[pc] for pc in _sorted_from(span.pitch_classes, span.root))
+            lines.append(
+                f"{span.measure:>7} {_short(beat):>5} {_short(span.offset):>8} "
+                f"{_short(span.length):>7}  {span.label:<10} {root:<4} {pitches or '-':<16} "
+                f"{_PITCH_NAMES[span.key_tonic]} {span.mode}"
+            )
+        return "\n".join(lines)
+
+    def show(self, fmt: str = "text") -> None:
+        """Print the timeline as text (music21's ``show('text')`` habit)."""
+        if fmt != "text":
+            raise ScoreError(f"a chord timeline shows only as 'text', not {fmt!r}")
+        print(str(self))
+
+
+@dataclass(frozen=True)
+class _Event:
+    """A chord as found in the score, before keys and lengths are settled."""
+
+    offset: Fraction
+    root: int | None
+    pitch_classes: frozenset[int]
+    label: str
+    key: tuple[int, str] | None = None  # (tonic pitch class, mode) when the chord carries it
+
+
+@dataclass(frozen=True)
+class _KeyMark:
+    offset: Fraction
+    tonic: int
+    mode: str
+    from_signature: bool  # a bare KeySignature: the mode is a guess
+
+
+def timeline_from_score(
+    score: stream.Stream, *, chord_parts: Sequence[int | str] | None = None
+) -> ScoreTimeline:
+    """Read the harmony, key, meters and measures of ``score`` into a timeline.
+
+    ``chord_parts`` names the parts to chordify (part names or ids,
+    case-insensitive, or 0-based indices as in ``score.parts[i]``); without
+    it, chord symbols win over Roman numerals, which win over the
+    accompaniment. Raises :class:`ScoreError` naming the score when no
+    harmony is found.
+
+    >>> from music21 import stream, harmony, note, meter
+    >>> part = stream.Part()
+    >>> bar = stream.Measure(number=1)
+    >>> bar.append([meter.TimeSignature('4/4'), harmony.ChordSymbol('C'), note.Note('E4', quarterLength=2)])
+    >>> bar.insert(2, harmony.ChordSymbol('G7'))
+    >>> bar.insert(2, note.Note('D4', quarterLength=2))
+    >>> part.append(bar)
+    >>> timeline = timeline_from_score(stream.Score([part]))
+    >>> [(span.label, span.offset, span.length, span.root) for span in timeline.chords]
+    [('C', Fraction(0, 1), Fraction(2, 1), 0), ('G7', Fraction(2, 1), Fraction(2, 1), 7)]
+    >>> timeline.key_estimated
+    True
+    """
+    if not isinstance(score, stream.Stream):
+        raise ScoreError(f"expected a music21 Stream, got {type(score).__name__}")
+    where = describe_score(score)
+    measures = _measure_spans(score, where)
+    end = measures[-1].offset + measures[-1].length
+
+    if chord_parts is not None:
+        parts = _named_parts(score, chord_parts, where)
+        source = "chordified parts: " + ", ".join(_part_label(p, i) for i, p in parts)
+    else:
+        parts = []
+        source = ""
+    marks = _key_marks(score)
+
+    events: list[_Event] = []
+    if not parts:
+        events = _chord_symbol_events(score)
+        source = "chord symbols"
+        if not any(event.root is not None for event in events):
+            events = _roman_events(score)
+            source = "roman numerals"
+    if not any(event.root is not None for event in events):
+        if not parts:
+            parts = _accompaniment_parts(score)
+            source = "chordified parts: " + ", ".join(_part_label(p, i) for i, p in parts)
+        if parts:
+            if not marks:
+                marks = _estimated_key(_notes_stream([p for _, p in parts]))
+            events = _chordified_events([p for _, p in parts], score, measures, marks)
+    if not any(event.root is not None for event in events):
+        raise ScoreError(
+            f"{where}: no harmony found (no chord symbols, Roman numerals or accompaniment); "
+            "add chord symbols or a Roman-numeral analysis to the score, or name the parts "
+            "that carry the chords (chord_parts=..., melgen --chord-parts)"
+        )
+
+    key_estimated = False
+    if not marks and any(event.key is None for event in events):
+        marks = _estimated_key(_realised_stream(events, end))
+        key_estimated = True
+    marks = _settle_signature_modes(marks, events)
+    chords = _spans(events, marks, measures, end)
+    return ScoreTimeline(tuple(chords), tuple(measures), key_estimated=key_estimated, source=source)
+
+
+def describe_score(score: stream.Stream) -> str:
+    """How error messages name a score: its file path, else its title, else 'the score'.
+
+    >>> from music21 import stream
+    >>> describe_score(stream.Score())
+    'the score'
+    """
+    path = getattr(score, "filePath", None)
+    if path:
+        return str(path)
+    meta = score.metadata
+    if meta is not None and meta.title:
+        return f"score {meta.title!r}"
+    return "the score"
+
+
+def diatonic_triad(root: int, tonic: int, mode: str) -> frozenset[int]:
+    """Pitch classes of the triad on ``root`` built from the scale of the key.
+
+    A root outside the scale gets a major triad; in minor the triad on the
+    fifth degree is major (harmonic minor), as a bass line usually implies.
+
+    >>> sorted(diatonic_triad(2, 0, 'major'))   # D in C major: D F A
+    [2, 5, 9]
+    >>> sorted(diatonic_triad(4, 9, 'minor'))   # E in A minor: E G# B
+    [4, 8, 11]
+    >>> sorted(diatonic_triad(10, 0, 'major'))  # Bb, not in C major: Bb D F
+    [2, 5, 10]
+    """
+    steps = (0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 10)
+    scale = [(tonic + step) % 12 for step in steps]
+    if root not in scale:
+        return frozenset({root, (root + 4) % 12, (root + 7) % 12})
+    degree = scale.index(root)
+    triad = {scale[degree], scale[(degree + 2) % 7], scale[(degree + 4) % 7]}
+    if mode == "minor" and degree == 4:
+        triad = {root, (root + 4) % 12, (root + 7) % 12}
+    return frozenset(triad)
+
+
+# --- measures -------------------------------------------------------------------------
+
+
+def _frac(value: float | Fraction) -> Fraction:
+    return Fraction(value).limit_denominator(_MAX_DENOMINATOR)
+
+
+def _parts_of(score: stream.Stream) -> list[stream.Stream]:
+    if isinstance(score, stream.Score):
+        parts = list(score.parts)
+        return parts if parts else [score]
+    return [score]
+
+
+def _measure_spans(score: stream.Stream, where: str) -> list[MeasureSpan]:
+    reference = next(
+        (part for part in _parts_of(score) if part.getElementsByClass(stream.Measure)), None
+    )
+    part_offset = Fraction(0)
+    if reference is None:
+        flat = _parts_of(score)[0].flatten()
+        if not flat.notesAndRests and not flat.getElementsByClass(harmony.Harmony):
+            raise ScoreError(f"{where}: the score is empty (no notes, rests or chords)")
+        reference = copy.deepcopy(flat).makeMeasures()
+    elif reference is not score:
+        part_offset = _frac(reference.getOffsetInHierarchy(score))
+
+    bars = list(reference.getElementsByClass(stream.Measure))
+    first_signature = reference.recurse().getElementsByClass(meter.TimeSignature).first()
+    signature = first_signature or meter.TimeSignature("4/4")
+    spans: list[MeasureSpan] = []
+    for index, bar in enumerate(bars):
+        if bar.timeSignature is not None:
+            signature = bar.timeSignature
+        offset = part_offset + _frac(bar.offset)
+        if index + 1 < len(bars):
+            length = part_offset + _frac(bars[index + 1].offset) - offset
+        else:
+            length = _frac(bar.duration.quarterLength) or _frac(signature.barDuration.quarterLength)
+        if length <= 0:
+            continue
+        number = bar.number if bar.number is not None else index + 1
+        spans.append(
+            MeasureSpan(
+                number=number,
+                offset=offset,
+                length=length,
+                time_signature=signature.ratioString,
+                beat_length=_frac(signature.beatDuration.quarterLength),
+            )
+        )
+    if not spans:
+        raise ScoreError(f"{where}: the score has no measures with any length")
+    return spans
+
+
+# --- keys -----------------------------------------------------------------------------
+
+
+def _key_marks(score: stream.Stream) -> list[_KeyMark]:
+    """Written keys in time order, from the first part that has any."""
+    for part in _parts_of(score):
+        found = part.recurse().getElementsByClass(key.KeySignature)
+        marks: dict[Fraction, _KeyMark] = {}
+        for signature in found:
+            offset = _frac(signature.getOffsetInHierarchy(score))
+            if offset in marks:
+                continue
+            if isinstance(signature, key.Key):
+                mode = "minor" if signature.mode == "minor" else "major"
+                tonic = signature.tonic.pitchClass
+                if mode == "major" and signature.mode not in ("major", None):
+                    tonic = signature.asKey("major").tonic.pitchClass
+                marks[offset] = _KeyMark(offset, tonic, mode, from_signature=False)
+            else:
+                tonic = signature.asKey("major").tonic.pitchClass
+                marks[offset] = _KeyMark(offset, tonic, "major", from_signature=True)
+        if marks:
+            return [marks[offset] for offset in sorted(marks)]
+    return []
+
+
+def _estimated_key(material: stream.Stream) -> list[_KeyMark]:
+    try:
+        estimate = material.analyze("key")
+    except Exception:  # music21's analysis fails on empty or odd material
+        return [_KeyMark(Fraction(0), 0, "major", from_signature=False)]
+    mode = "minor" if estimate.mode == "minor" else "major"
+    return [_KeyMark(Fraction(0), estimate.tonic.pitchClass, mode, from_signature=False)]
+
+
+def _settle_signature_modes(marks: list[_KeyMark], events: list[_Event]) -> list[_KeyMark]:
+    """A bare key signature is minor when the last chord under it is the relative minor's tonic triad."""
+    settled = []
+    for index, mark in enumerate(marks):
+        if mark.from_signature:
+            stop = marks[index + 1].offset if index + 1 < len(marks) else None
+            under = [
+                e
+                for e in events
+                if e.root is not None and e.offset >= mark.offset and (stop is None or e.offset < stop)
+            ]
+            minor_tonic = (mark.tonic + 9) % 12
+            if under and under[-1].root == minor_tonic and (minor_tonic + 3) % 12 in under[-1].pitch_classes:
+                mark = _KeyMark(mark.offset, minor_tonic, "minor", from_signature=True)
+        settled.append(mark)
+    return settled
+
+
+def _key_at(marks: list[_KeyMark], offset: Fraction) -> tuple[int, str]:
+    index = bisect_right([mark.offset for mark in marks], offset) - 1
+    mark = marks[max(index, 0)]
+    return mark.tonic, mark.mode
+
+
+# --- chord symbols and Roman numerals -------------------------------------------------
+
+
+def _chord_symbol_events(score: stream.Stream) -> list[_Event]:
+    events: dict[Fraction, _Event] = {}
+    for symbol in score.recurse().getElementsByClass(harmony.ChordSymbol):
+        offset = _frac(symbol.getOffsetInHierarchy(score))
+        if offset in events:
+            continue
+        if isinstance(symbol, harmony.NoChord) or not symbol.pitches:
+            events[offset] = _Event(offset, None, frozenset(), "N.C.")
+            continue
+        root = symbol.root().pitchClass
+        classes = frozenset(p.pitchClass for p in symbol.pitches)
+        events[offset] = _Event(offset, root, classes, symbol.figure)
+    return [events[offset] for offset in sorted(events)]
+
+
+def _roman_events(score: stream.Stream) -> list[_Event]:
+    events: dict[Fraction, _Event] = {}
+    for numeral in score.recurse().getElementsByClass(roman.RomanNumeral):
+        offset = _frac(numeral.getOffsetInHierarchy(score))
+        if offset in events or not numeral.pitches:
+            continue
+        in_key = None
+        if numeral.key is not None:
+            mode = "minor" if numeral.key.mode == "minor" else "major"
+            in_key = (numeral.key.tonic.pitchClass, mode)
+        classes = frozenset(p.pitchClass for p in numeral.pitches)
+        events[offset] = _Event(offset, numeral.root().pitchClass, classes, numeral.figure, in_key)
+    return [events[offset] for offset in sorted(events)]
+
+
+def _realised_stream(events: list[_Event], end: Fraction) -> stream.Stream:
+    """The chords as sounding music21 chords, for key analysis."""
+    material = stream.Stream()
+    for index, event in enumerate(events):
+        if event.root is None:
+            continue
+        stop = events[index + 1].offset if index + 1 < len(events) else end
+        if stop <= event.offset:
+            continue
+        sounding = chord.Chord([pitch.Pitch(midi=60 + pc) for pc in sorted(event.pitch_classes)])
+        sounding.quarterLength = stop - event.offset
+        material.insert(event.offset, sounding)
+    return material
+
+
+# --- chordified accompaniment ---------------------------------------------------------
+
+
+def _part_label(part: stream.Stream, index: int) -> str:
+    if part.partName:
+        return part.partName
+    if isinstance(part.id, str) and not part.id.isdigit():
+        return part.id
+    return f"part {index}"
+
+
+def _is_drums(part: stream.Stream) -> bool:
+    played = part.getInstrument(returnDefault=False)
+    if isinstance(played, instrument.UnpitchedPercussion):
+        return True
+    if played is not None and played.midiChannel == 9:
+        return True
+    notes = part.recurse().notes
+    return bool(notes) and all(isinstance(n, (note.Unpitched, percussion.PercussionChord)) for n in notes)
+
+
+def _pitched(part: stream.Stream) -> list[note.NotRest]:
+    return [n for n in part.recurse().notes if isinstance(n, (note.Note, chord.Chord)) and n.pitches]
+
+
+def _named_parts(
+    score: stream.Stream, wanted: Sequence[int | str], where: str
+) -> list[tuple[int, stream.Stream]]:
+    parts = _parts_of(score)
+    chosen: list[tuple[int, stream.Stream]] = []
+    names = [_part_label(p, i) for i, p in enumerate(parts)]
+    for item in wanted:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not 0 <= item < len(parts):
+                raise ScoreError(
+                    f"{where}: there is no part {item} (parts are numbered 0..{len(parts) - 1}: "
+                    f"{', '.join(names)})"
+                )
+            index = item
+        else:
+            matches = [
+                i
+                for i, p in enumerate(parts)
+                if str(item).casefold() in ((p.partName or "").casefold(), str(p.id).casefold())
+            ]
+            if not matches:
+                raise ScoreError(
+                    f"{where}: no part named {item!r}; the parts are: {', '.join(names)}"
+                )
+            index = matches[0]
+        if all(index != i for i, _ in chosen):
+            chosen.append((index, parts[index]))
+    if not any(_pitched(p) for _, p in chosen):
+        raise ScoreError(f"{where}: the parts named in chord_parts have no pitched notes")
+    return chosen
+
+
+def _accompaniment_parts(score: stream.Stream) -> list[tuple[int, stream.Stream]]:
+    """Pitched, non-drum parts, the melody (highest, mostly monophonic part) left out."""
+    candidates = [
+        (i, part) for i, part in enumerate(_parts_of(score)) if not _is_drums(part) and _pitched(part)
+    ]
+    if len(candidates) < 2:
+        return candidates
+
+    def mean_pitch(part: stream.Stream) -> float:
+        heights = [p.ps for n in _pitched(part) for p in n.pitches]
+        return sum(heights) / len(heights)
+
+    highest = max(candidates, key=lambda item: mean_pitch(item[1]))
+    notes = _pitched(highest[1])
+    singles = sum(1 for n in notes if len(n.pitches) == 1)
+    if singles >= MONOPHONIC_SHARE * len(notes):
+        return [item for item in candidates if item is not highest]
+    return candidates
+
+
+def _notes_stream(parts: Iterable[stream.Stream]) -> stream.Score:
+    score = stream.Score()
+    for part in parts:
+        score.insert(0, copy.deepcopy(part))
+    return score
+
+
+def _beat_windows(measures: list[MeasureSpan]) -> list[tuple[Fraction, Fraction]]:
+    windows = []
+    for index, bar in enumerate(measures):
+        end = bar.offset + bar.length
+        bar_length = _frac(meter.TimeSignature(bar.time_signature).barDuration.quarterLength)
+        if index == 0 and bar.length < bar_length:
+            # a pickup: its beats are counted back from the barline
+            edges = [end]
+            while edges[-1] - bar.beat_length > bar.offset:
+                edges.append(edges[-1] - bar.beat_length)
+            edges.append(bar.offset)
+            edges.reverse()
+        else:
+            edges = [bar.offset]
+            while edges[-1] + bar.beat_length < end:
+                edges.append(edges[-1] + bar.beat_length)
+            edges.append(end)
+        windows.extend(zip(edges, edges[1:]))
+    return windows
+
+
+def _chordified_events(
+    parts: list[stream.Stream],
+    score: stream.Stream,
+    measures: list[MeasureSpan],
+    marks: list[_KeyMark],
+) -> list[_Event]:
+    sounding: list[tuple[Fraction, Fraction, tuple[pitch.Pitch, ...]]] = []
+    for part in parts:
+        part_offset = _frac(part.getOffsetInHierarchy(score)) if part is not score else Fraction(0)
+        for element in _pitched(part):
+            start = part_offset + _frac(element.getOffsetInHierarchy(part))
+            length = _frac(element.duration.quarterLength)
+            if length > 0:
+                sounding.append((start, start + length, tuple(element.pitches)))
+    sounding.sort(key=lambda item: item[0])
+
+    events: list[_Event] = []
+    cursor = 0
+    for start, stop in _beat_windows(measures):
+        while cursor < len(sounding) and sounding[cursor][1] <= start:
+            cursor += 1
+        weights: dict[int, Fraction] = {}
+        lowest: dict[int, pitch.Pitch] = {}
+        for begin, end, pitches in sounding[cursor:]:
+            if begin >= stop:
+                break
+            overlap = min(end, stop) - max(begin, start)
+            if overlap <= 0:
+                continue
+            for p in pitches:
+                weights[p.pitchClass] = weights.get(p.pitchClass, Fraction(0)) + overlap
+                if p.pitchClass not in lowest or p.ps < lowest[p.pitchClass].ps:
+                    lowest[p.pitchClass] = p
+        present = {pc for pc, weight in weights.items() if weight >= BEAT_PRESENCE * (stop - start)}
+        if not present:
+            continue
+        tonic, mode = _key_at(marks, start)
+        event = _named_chord([lowest[pc] for pc in present], start, tonic, mode)
+        if events and events[-1].root == event.root and events[-1].pitch_classes == event.pitch_classes:
+            continue
+        events.append(event)
+    return events
+
+
+def _named_chord(pitches: list[pitch.Pitch], offset: Fraction, tonic: int, mode: str) -> _Event:
+    """Name the pitches of one beat with music21's chord analysis."""
+    sounding = chord.Chord(sorted(pitches, key=lambda p: p.ps))
+    classes = frozenset(p.pitchClass for p in pitches)
+    if len(classes) == 1:
+        root = next(iter(classes))
+        classes = diatonic_triad(root, tonic, mode)
+    else:
+        root = sounding.root().pitchClass
+        for candidate in (root, sounding.bass().pitchClass):
+            triad = diatonic_triad(candidate, tonic, mode)
+            if len(classes) == 2 and classes <= triad:
+                root, classes = candidate, triad
+                break
+    spelled = {p.pitchClass: p.name for p in sounding.pitches}
+    stacked: list[pitch.Pitch] = []
+    for pc in sorted(classes, key=lambda pc: (pc - root) % 12):
+        tone = pitch.Pitch(spelled[pc]) if pc in spelled else pitch.Pitch(midi=60 + pc)
+        tone.octave = 3
+        while stacked and tone.ps <= stacked[-1].ps:
+            tone.octave += 1
+        stacked.append(tone)
+    named = chord.Chord(stacked)
+    label = harmony.chordSymbolFigureFromChord(named)
+    if not label or "Cannot Be Identified" in label or " " in label:
+        label = "/".join(p.name for p in named.pitches)
+    return _Event(offset, root, classes, label)
+
+
+# --- spans ----------------------------------------------------------------------------
+
+
+def _spans(
+    events: list[_Event], marks: list[_KeyMark], measures: list[MeasureSpan], end: Fraction
+) -> list[ChordSpan]:
+    bar_offsets = [bar.offset for bar in measures]
+    start = measures[0].offset
+    spans: list[ChordSpan] = []
+    for index, event in enumerate(events):
+        offset = max(event.offset, start)
+        stop = events[index + 1].offset if index + 1 < len(events) else end
+        stop = min(stop, end)
+        if stop <= offset:
+            continue
+        tonic, mode = event.key or _key_at(marks, offset)
+        bar = measures[max(bisect_right(bar_offsets, offset) - 1, 0)]
+        previous = spans[-1] if spans else None
+        if (
+            previous is not None
+            and previous.end == offset
+            and (previous.root, previous.pitch_classes, previous.key_tonic, previous.mode)
+            == (event.root, event.pitch_classes, tonic, mode)
+        ):
+            spans[-1] = ChordSpan(
+                previous.offset,
+                stop - previous.offset,
+                previous.root,
+                previous.pitch_classes,
+                tonic,
+                mode,
+                previous.measure,
+                previous.label,
+            )
+            continue
+        spans.append(
+            ChordSpan(offset, stop - offset, event.root, event.pitch_classes, tonic, mode, bar.number, event.label)
+        )
+    return spans
+
+
+def _sorted_from(classes: frozenset[int], root: int | None) -> list[int]:
+    base = root or 0
+    return sorted(classes, key=lambda pc: (pc - base) % 12)
+
+
+def _short(value: Fraction) -> str:
+    return str(value) if value.denominator != 1 else str(value.numerator)
