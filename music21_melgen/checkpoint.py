@@ -1,0 +1,209 @@
+"""Checkpoints: a folder with ``model.safetensors`` (weights) and ``config.json``.
+
+``config.json`` holds everything needed to rebuild and judge the model::
+
+    format, format_version      this layout ("music21-melgen-checkpoint", 1)
+    kind                        model class, looked up in MODEL_KINDS ("lstm")
+    representation              name, version, config and vocabulary (encoding.py)
+    model                       the network's hyper-parameters
+    weights_sha256              sha256 of model.safetensors (the content hash)
+    training_data_hash          sha256 of the corpus files trained on
+    metrics                     e.g. val_bits_per_step, test_bits_per_step
+    training                    preset, seconds, epochs, command, seed, split ...
+    versions                    python, torch, numpy, safetensors, music21_melgen
+
+Both files are written to a temporary file in the same folder and renamed, so
+a crash never leaves half a checkpoint. Loading checks every part and raises
+:class:`~music21_melgen.errors.CheckpointError` saying what is wrong; weights
+are read with safetensors only (nothing is ever unpickled: ``torch.load`` runs
+code from the file, safetensors cannot). ``"default"`` and ``"seed"`` name the
+folders bundled in ``music21_melgen/models/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from importlib import import_module
+from pathlib import Path
+from typing import Any, Callable
+
+from music21_melgen.encoding import representation_from_dict
+from music21_melgen.errors import CheckpointError, ModelError
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MODEL_KINDS",
+    "BUNDLED_MODELS",
+    "MODELS_DIR",
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_model",
+    "file_sha256",
+]
+
+FORMAT = "music21-melgen-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+BUNDLED_MODELS = ("default", "seed")  # names load_model resolves to MODELS_DIR/<name>
+
+# Model classes by the ``kind`` checkpoints store: (module, class). Each class
+# has ``kind``, ``model_config()``, ``tensors()``, ``representation`` and a
+# classmethod ``from_tensors(model_config, representation, tensors, **kw)``.
+MODEL_KINDS: dict[str, tuple[str, str]] = {
+    "lstm": ("music21_melgen.model", "LstmMelodyModel"),
+}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "numpy", "safetensors", "music21_melgen"):
+        try:
+            versions[package] = str(import_module(package).__version__)
+        except (ImportError, AttributeError):
+            versions[package] = "unknown"
+    return versions
+
+
+def save_checkpoint(model: Any, directory: str | os.PathLike, *, metrics: dict, training: dict) -> Path:
+    """Write ``model`` to ``directory`` (created if needed); return the folder.
+
+    ``training`` should carry ``data_hash`` (stored as ``training_data_hash``),
+    ``seconds``, ``command`` and the preset; ``metrics`` the losses in bits per
+    step. Sets ``model.content_hash`` and ``model.config`` to what was saved.
+    """
+    from safetensors.torch import save_file
+
+    if getattr(model, "kind", None) not in MODEL_KINDS:
+        raise CheckpointError(f"cannot save a {type(model).__name__}: its kind is not in MODEL_KINDS")
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        weights = folder / WEIGHTS_FILE
+        tensors = model.tensors()
+        _atomic_write(weights, lambda path: save_file(tensors, str(path), metadata={"format": FORMAT}))
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "kind": model.kind,
+            "representation": model.representation.to_dict(),
+            "model": model.model_config(),
+            "weights_sha256": file_sha256(weights),
+            "training_data_hash": training.get("data_hash"),
+            "metrics": metrics,
+            "training": training,
+            "versions": _versions(),
+        }
+        text = json.dumps(config, indent=2, sort_keys=False) + "\n"
+        _atomic_write(folder / CONFIG_FILE, lambda path: path.write_text(text, encoding="utf-8"))
+    except TypeError as error:
+        raise CheckpointError(f"{folder}: metrics and training must be JSON data: {error}") from None
+    except OSError as error:
+        raise CheckpointError(f"{folder}: cannot write the checkpoint: {error}") from None
+    model.content_hash = config["weights_sha256"]
+    model.config = config
+    return folder
+
+
+def _model_class(kind: object, where: Path) -> Any:
+    if not isinstance(kind, str) or kind not in MODEL_KINDS:
+        raise CheckpointError(
+            f"{where}: unknown model kind {kind!r} (known: {', '.join(sorted(MODEL_KINDS))})"
+        )
+    module, name = MODEL_KINDS[kind]
+    return getattr(import_module(module), name)
+
+
+def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) -> Any:
+    """Load and check a checkpoint folder; CheckpointError says what is wrong."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder}: no such checkpoint folder")
+    config_path = folder / CONFIG_FILE
+    weights_path = folder / WEIGHTS_FILE
+    if not config_path.is_file():
+        raise CheckpointError(f"{config_path}: missing (a checkpoint needs {CONFIG_FILE} and {WEIGHTS_FILE})")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{config_path}:{error.lineno}:{error.colno}: bad JSON: {error.msg}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{config_path}: unreadable: {error}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{config_path}: not a music21-melgen checkpoint (format must be {FORMAT!r})")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{config_path}: checkpoint format version {config.get('format_version')!r}; "
+            f"this package reads version {FORMAT_VERSION}"
+        )
+    cls = _model_class(config.get("kind"), config_path)
+    try:
+        representation = representation_from_dict(config.get("representation"))
+    except ModelError as error:
+        raise CheckpointError(f"{config_path}: {error}") from None
+    if not weights_path.is_file():
+        raise CheckpointError(f"{weights_path}: missing")
+    content_hash = file_sha256(weights_path)
+    stored_hash = config.get("weights_sha256")
+    if stored_hash is not None and stored_hash != content_hash:
+        raise CheckpointError(
+            f"{weights_path}: sha256 {content_hash[:12]}… differs from {stored_hash[:12]}… in "
+            f"{CONFIG_FILE}: the weights were changed or damaged after saving"
+        )
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError, RuntimeError, ValueError) as error:
+        raise CheckpointError(f"{weights_path}: not a readable safetensors file: {error}") from None
+    try:
+        return cls.from_tensors(
+            config.get("model"),
+            representation,
+            tensors,
+            name=name or folder.name,
+            config=config,
+            content_hash=content_hash,
+        )
+    except ModelError as error:
+        raise CheckpointError(f"{folder}: {error}") from None
+
+
+def load_model(name_or_path: str | os.PathLike = "default") -> Any:
+    """A ready melody model: ``"default"`` / ``"seed"`` (bundled) or a checkpoint folder."""
+    if isinstance(name_or_path, str) and name_or_path in BUNDLED_MODELS:
+        folder = MODELS_DIR / name_or_path
+        if not (folder / CONFIG_FILE).is_file():
+            raise CheckpointError(
+                f"the bundled model {name_or_path!r} is not installed (expected it in {folder})"
+            )
+        return load_checkpoint(folder, name=name_or_path)
+    return load_checkpoint(name_or_path)

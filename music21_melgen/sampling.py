@@ -1,0 +1,311 @@
+"""Stateful, batched melody sampling with the controls a user can turn.
+
+Generation walks the grid once (O(steps)), carrying the LSTM state, for all
+candidates at once. It does not call ``nn.LSTM`` step by step (each call costs
+hundreds of microseconds of overhead): the weights are taken out as float64
+numpy arrays and the cell is written by hand. The conditioning part of the
+first layer's input projection is computed for all steps in one product (the
+harmony is known in advance) and the embedding part is a table (V × 4H), so a
+step costs ``gates = pre[t] + table[prev] + h @ W_hh.T`` plus the upper layers.
+
+Per step, for every candidate, in this order: logits / temperature → softmax;
+forbidden events get zero (NOTEs outside ``pitch_range``; HOLD with no note
+sounding or past ``longest_note``); chord tones × ``chord_tone_weight``; HOLD ÷
+the continuation-reduction factor; renormalise; keep the nucleus (``top_p``);
+draw with the candidate's own random stream. Candidate ``i`` draws from a
+numpy ``Generator`` seeded with ``(seed, i)``, so a candidate's melody does not
+depend on how many others run beside it. The best candidate is the one the
+raw model (temperature 1, no controls) finds likeliest.
+
+Numpy only; torch is needed only to build a model, not to sample from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from music21_melgen.encoding import HOLD, REST
+from music21_melgen.errors import GenerationError
+from music21_melgen.timeline import ChordTimeline, MelodyNote
+
+if TYPE_CHECKING:
+    from music21_melgen.model import LstmMelodyModel, MelodyModel
+
+__all__ = ["SamplingControls", "GeneratedMelody", "generate_melody", "sample_lstm", "HandLstm"]
+
+MAX_CANDIDATES = 64  # best-of-N beyond this costs time and buys nothing measurable
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class SamplingControls:
+    """How to sample: every knob with its unit and direction.
+
+    >>> SamplingControls(temperature=0.8, seed=3).temperature
+    0.8
+    >>> SamplingControls(top_p=0)
+    Traceback (most recent call last):
+    music21_melgen.errors.GenerationError: top_p must lie in (0, 1], got 0
+    """
+
+    seed: int = 0  # random seed; the same inputs and seed give the same melody
+    temperature: float = 1.0  # <1 safer, >1 wilder
+    top_p: float = 0.95  # nucleus: sample among the likeliest events holding this much probability; 1.0 = off
+    chord_tone_weight: float = 1.0  # multiplies the probability of notes in the current chord (1.0 = model as is)
+    continuation_reduction: tuple[float, float] | None = (1.3, 1.4)  # (start, growth) of MelGen's HOLD divisor; None = off
+    longest_note: Fraction | None = None  # quarter lengths; a hold past it is forbidden; None = no limit
+    pitch_range: tuple[int, int] = (55, 79)  # lowest and highest MIDI pitch allowed, inclusive
+    candidates: int = 1  # melodies sampled; the one the model finds likeliest is kept
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise GenerationError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not _is_number(self.temperature) or self.temperature <= 0:
+            raise GenerationError(f"temperature must be a positive number, got {self.temperature!r}")
+        if not _is_number(self.top_p) or not 0 < self.top_p <= 1:
+            raise GenerationError(f"top_p must lie in (0, 1], got {self.top_p!r}")
+        if not _is_number(self.chord_tone_weight) or self.chord_tone_weight <= 0:
+            raise GenerationError(f"chord_tone_weight must be a positive number, got {self.chord_tone_weight!r}")
+        reduction = self.continuation_reduction
+        if reduction is not None:
+            if (
+                not isinstance(reduction, tuple)
+                or len(reduction) != 2
+                or not all(_is_number(x) and x > 0 for x in reduction)
+            ):
+                raise GenerationError(
+                    f"continuation_reduction must be None or (start, growth), two positive numbers; got {reduction!r}"
+                )
+        if self.longest_note is not None:
+            if not _is_number(self.longest_note) or self.longest_note <= 0:
+                raise GenerationError(f"longest_note must be a positive quarter length, got {self.longest_note!r}")
+            object.__setattr__(self, "longest_note", Fraction(self.longest_note).limit_denominator(10_000))
+        low_high = self.pitch_range
+        if (
+            not isinstance(low_high, tuple)
+            or len(low_high) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in low_high)
+            or not 0 <= low_high[0] <= low_high[1] <= 127
+        ):
+            raise GenerationError(f"pitch_range must be (low, high) MIDI numbers with 0 <= low <= high <= 127, got {low_high!r}")
+        if (
+            not isinstance(self.candidates, int)
+            or isinstance(self.candidates, bool)
+            or not 1 <= self.candidates <= MAX_CANDIDATES
+        ):
+            raise GenerationError(f"candidates must be an integer in 1..{MAX_CANDIDATES}, got {self.candidates!r}")
+
+
+@dataclass(frozen=True)
+class GeneratedMelody:
+    """The melody kept: notes on the timeline's axis, and how likely the model finds it."""
+
+    notes: tuple[MelodyNote, ...]  # on the timeline's axis; the primer (snapped to the grid) comes first
+    log_likelihood: float  # mean log2-probability per generated step under the raw model (bits, ≤ 0)
+    candidate: int  # index of the chosen candidate, 0 .. candidates - 1
+
+
+def generate_melody(
+    model: "MelodyModel",
+    timeline: ChordTimeline,
+    controls: SamplingControls = SamplingControls(),
+    primer: Sequence[MelodyNote] = (),
+) -> GeneratedMelody:
+    """Write a melody over ``timeline`` with any melody model (``default``, ``seed``, a checkpoint).
+
+    ``primer``: melody notes at the start of the timeline that the generated
+    line continues (fed through the model as they are, then sampling goes on
+    after the primer's last note ends).
+    """
+    if not isinstance(timeline, ChordTimeline):
+        raise GenerationError(f"timeline must be a ChordTimeline, got {type(timeline).__name__}")
+    if not isinstance(controls, SamplingControls):
+        raise GenerationError(f"controls must be SamplingControls, got {type(controls).__name__}")
+    primer = tuple(primer)
+    if not all(isinstance(note, MelodyNote) for note in primer):
+        raise GenerationError("primer must be a sequence of MelodyNote")
+    return model.generate(timeline, controls, primer)
+
+
+def _rows_times(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``rows @ matrix.T`` one row at a time ([B, in] → [B, out]).
+
+    Each row is its own matrix-vector product, so a row's result is bit for
+    bit the same whatever the batch size (a matrix-matrix product may sum in
+    another order when more rows come along), and OpenBLAS's small float64
+    matrix-matrix product is no faster here than B matrix-vector products.
+    """
+    if len(rows) == 1:
+        return (matrix @ rows[0])[None]
+    return (matrix @ rows[:, :, None])[:, :, 0]
+
+
+class HandLstm:
+    """The LSTM cell stack in float64 numpy, stepped one grid step at a time.
+
+    Built from :meth:`LstmMelodyModel.numpy_weights`; :meth:`start` takes the
+    conditioning of the whole timeline and precomputes the first layer's
+    input projection.
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.embedding = weights["embedding"]
+        self.layers = sum(1 for key in weights if key.startswith("w_hh"))
+        self.hidden = weights["w_hh0"].shape[1]
+        width = self.embedding.shape[1]
+        w_ih0 = weights["w_ih0"]
+        self.table = self.embedding @ w_ih0[:, :width].T + weights["b0"]  # [V, 4H]
+        self.w_cond_t = np.ascontiguousarray(w_ih0[:, width:].T)  # [C, 4H]
+        self.w_hh = [np.ascontiguousarray(weights[f"w_hh{l}"]) for l in range(self.layers)]  # [4H, H]
+        self.w_ih = [np.ascontiguousarray(weights[f"w_ih{l}"]) for l in range(self.layers)]  # [4H, in]
+        self.bias = [weights[f"b{l}"] for l in range(self.layers)]  # [4H]
+        self.head_w = np.ascontiguousarray(weights["head_w"])  # [V, H]
+        self.head_b = weights["head_b"]  # [V]
+        h = self.hidden
+        # tanh(x / 2) gives the sigmoid gates (i, f, o) as 0.5 + 0.5 tanh(x / 2), in one call.
+        self.gate_scale = np.concatenate([np.full(2 * h, 0.5), np.ones(h), np.full(h, 0.5)])
+
+    def start(self, conditioning: np.ndarray, batch: int) -> np.ndarray:
+        """Zero the state for ``batch`` rows; return the precomputed projection [T, 4H]."""
+        self.h = np.zeros((self.layers, batch, self.hidden))
+        self.c = np.zeros((self.layers, batch, self.hidden))
+        return conditioning.astype(np.float64) @ self.w_cond_t
+
+    def step(self, pre_t: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        """Advance one step from the previous events ``prev`` [B]; return logits [B, V]."""
+        size = self.hidden
+        x = None
+        for layer in range(self.layers):
+            if layer == 0:
+                gates = pre_t + self.table[prev]  # input projection: precomputed + table
+            else:
+                gates = self.bias[layer] + _rows_times(self.w_ih[layer], x)
+            gates += _rows_times(self.w_hh[layer], self.h[layer])
+            t = np.tanh(gates * self.gate_scale)
+            i = 0.5 + 0.5 * t[:, :size]  # input gate
+            f = 0.5 + 0.5 * t[:, size : 2 * size]  # forget gate
+            o = 0.5 + 0.5 * t[:, 3 * size :]  # output gate
+            c = f * self.c[layer] + i * t[:, 2 * size : 3 * size]
+            self.c[layer] = c
+            x = o * np.tanh(c)
+            self.h[layer] = x
+        return _rows_times(self.head_w, x) + self.head_b
+
+
+def _primer_events(model: "LstmMelodyModel", encoded, primer: Sequence[MelodyNote]) -> tuple[np.ndarray, int]:
+    """Primer events on the grid and the step where generation starts."""
+    grid = encoded.grid
+    if not primer:
+        return np.zeros(0, dtype=np.int64), 0
+    end_offset = grid.offset(grid.length)
+    for note in primer:
+        if note.offset < grid.origin or note.end > end_offset or note.length <= 0:
+            raise GenerationError(
+                f"primer note at {note.offset} (length {note.length}) lies outside the timeline "
+                f"({grid.origin} .. {end_offset})"
+            )
+    events = model.representation.encode_melody(encoded, primer)
+    start = min(max(grid.step_of(max(note.end for note in primer)), 1), grid.length)
+    if start >= grid.length:
+        raise GenerationError("the primer fills the whole timeline: nothing is left to generate")
+    return events[:start], start
+
+
+def sample_lstm(
+    model: "LstmMelodyModel",
+    timeline: ChordTimeline,
+    controls: SamplingControls,
+    primer: Sequence[MelodyNote] = (),
+) -> GeneratedMelody:
+    """Sample ``controls.candidates`` melodies in one batch and keep the likeliest."""
+    representation = model.representation
+    encoded = representation.encode_timeline(timeline)
+    grid = encoded.grid
+    total = grid.length
+    forced, start = _primer_events(model, encoded, primer)
+    batch = controls.candidates
+    vocab = representation.vocab_size
+
+    # What each step allows, for every event: pitch range, chord tones.
+    is_note = encoded.event_midi >= 0
+    low, high = controls.pitch_range
+    allowed = ~is_note | ((encoded.event_midi >= low) & (encoded.event_midi <= high))  # [T, V]
+    empty = np.flatnonzero(~allowed[start:, 2:].any(axis=1) & is_note[start:].any(axis=1))
+    if len(empty):
+        step = start + int(empty[0])
+        measure = timeline.measures[max(int(grid.measure_index[step]), 0)].number
+        sounding = encoded.event_midi[step][is_note[step]]
+        raise GenerationError(
+            f"measure {measure}: pitch range {low}..{high} leaves no note the model can sing "
+            f"(its notes here lie in MIDI {sounding.min()}..{sounding.max()})"
+        )
+    weight = np.where(encoded.chord_tone, float(controls.chord_tone_weight), 1.0) * allowed  # [T, V]
+    longest = None
+    if controls.longest_note is not None:
+        longest = math.floor(controls.longest_note * grid.steps_per_quarter)
+        if longest < 1:
+            raise GenerationError(
+                f"longest_note {controls.longest_note} is shorter than one grid step "
+                f"(1/{grid.steps_per_quarter} quarter)"
+            )
+    reduction_start, growth = controls.continuation_reduction or (1.0, 1.0)
+    inverse_temperature = 1.0 / float(controls.temperature)
+    top_p = float(controls.top_p)
+
+    # One uniform per generated step from each candidate's own stream.
+    uniforms = np.stack(
+        [np.random.default_rng(np.random.SeedSequence([controls.seed, i])).random(total) for i in range(batch)]
+    )
+    cell = HandLstm(model.numpy_weights())
+    pre = cell.start(encoded.conditioning, batch)
+    rows = np.arange(batch)
+    events = np.zeros((batch, total), dtype=np.int64)
+    prev = np.full(batch, REST, dtype=np.int64)
+    onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
+    factor = np.full(batch, float(reduction_start))
+    log_likelihood = np.zeros(batch)
+    for t in range(total):
+        logits = cell.step(pre[t], prev)  # [B, V]
+        if t < start:
+            event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer
+        else:
+            # The raw model's log-probabilities rank the candidates.
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_norm = np.log(np.exp(shifted).sum(axis=1))
+            # Tempered probabilities, then the controls.
+            p = np.exp(shifted * inverse_temperature) * weight[t]
+            sounding = prev != REST
+            if longest is not None:
+                sounding &= (t - onset + 1) <= longest
+            p[:, HOLD] *= sounding / factor
+            p /= p.sum(axis=1, keepdims=True)
+            if top_p < 1.0:
+                order = np.argsort(-p, axis=1, kind="stable")
+                sorted_p = np.take_along_axis(p, order, axis=1)
+                keep_sorted = (np.cumsum(sorted_p, axis=1) - sorted_p) < top_p
+                keep = np.zeros_like(keep_sorted)
+                np.put_along_axis(keep, order, keep_sorted, axis=1)
+                p *= keep
+            cdf = np.cumsum(p, axis=1)
+            event = np.minimum((cdf < uniforms[:, t : t + 1] * cdf[:, -1:]).sum(axis=1), vocab - 1)
+            log_likelihood += shifted[rows, event] - log_norm
+        new_note = event >= 2
+        onset = np.where(new_note, t, onset)
+        factor = np.where(event == HOLD, factor * growth, reduction_start)
+        events[:, t] = event
+        prev = event
+    best = int(np.argmax(log_likelihood))  # ties: the lowest candidate index
+    steps = max(total - start, 1)
+    return GeneratedMelody(
+        notes=representation.decode_on_grid(events[best], grid),
+        log_likelihood=float(log_likelihood[best] / steps / math.log(2)),
+        candidate=best,
+    )
