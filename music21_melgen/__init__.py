@@ -47,6 +47,7 @@ __version__ = "0.1.0"
 # Modules with a ``register()`` that hooks them into music21; each call is
 # idempotent, so importing the package twice (or in a worker) is harmless.
 _REGISTRARS = (
+    "music21_melgen.accessor",
 )
 
 
@@ -64,6 +65,8 @@ def register() -> None:
 
 # Public names that live in heavier modules, loaded on first use.
 _LAZY = {
+    "generate": "music21_melgen.engine",
+    "chords": "music21_melgen.engine",
 }
 
 

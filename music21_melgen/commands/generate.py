@@ -1,0 +1,208 @@
+"""``melgen generate``: one score in, the same score with a generated melody out.
+
+A thin layer over :func:`music21_melgen.engine.generate_file`. INPUT is
+anything music21 reads (MusicXML, MIDI, ABC, RomanText, ...) plus the Rock
+Corpus ``.har``; the output format follows OUTPUT's extension. MelGen's own
+call (a MIDI of chord bass notes plus a seed-melody MIDI, giving a melody
+MIDI) is ``melgen generate chords.mid --primer seed.mid -o mel.mid``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+__all__ = ["add_parser", "run", "parse_range", "parse_chord_parts", "parse_reduction"]
+
+_PITCH = r"[A-Ga-g](?:#{1,2}|b{1,2})?-?\d+|\d+"
+_RANGE = re.compile(rf"^\s*({_PITCH})\s*(?:\.\.|-|,|:)\s*({_PITCH})\s*$")
+
+
+def _pitch_number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    from music21 import pitch
+
+    name = text[0].upper() + text[1:].replace("b", "-")
+    return pitch.Pitch(name).midi
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``LOW-HIGH`` in MIDI numbers or note names (``55-79``, ``G3-G5``, ``Bb3..F5``).
+
+    >>> parse_range('G3-G5'), parse_range('55-79'), parse_range('Bb3..F5')
+    ((55, 79), (55, 79), (58, 77))
+    """
+    found = _RANGE.match(text)
+    if not found:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a range; write LOW-HIGH as MIDI numbers (55-79) or note names (G3-G5)"
+        )
+    low, high = (_pitch_number(part) for part in found.groups())
+    if not 0 <= low <= high <= 127:
+        raise argparse.ArgumentTypeError(f"range {low}-{high}: need 0 <= LOW <= HIGH <= 127")
+    return low, high
+
+
+def parse_reduction(text: str) -> tuple[float, float]:
+    """``START,GROWTH`` of the continuation reduction (``1.3,1.4``).
+
+    >>> parse_reduction('1.3,1.4')
+    (1.3, 1.4)
+    """
+    try:
+        start, growth = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write START,GROWTH, two numbers, e.g. 1.3,1.4") from None
+    if start <= 0 or growth <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: START and GROWTH must be positive")
+    return start, growth
+
+
+def parse_chord_parts(text: str) -> list[int | str]:
+    """Comma-separated part names or numbers counted from 1 (top part = 1), as 0-based indices.
+
+    >>> parse_chord_parts('2,Piano')
+    [1, 'Piano']
+    """
+    chosen: list[int | str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if item.isdigit():
+            if int(item) < 1:
+                raise argparse.ArgumentTypeError("part numbers count from 1 (the top part)")
+            chosen.append(int(item) - 1)
+        else:
+            chosen.append(item)
+    if not chosen:
+        raise argparse.ArgumentTypeError("name at least one part")
+    return chosen
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative whole number")
+    return int(text)
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Attach ``generate`` to the ``melgen`` subcommands."""
+    parser = subparsers.add_parser(
+        "generate",
+        help="write a melody over the chords of one score",
+        description=(
+            "Read the chords of INPUT (chord symbols, Roman numerals, or a chordified "
+            "accompaniment), generate a melody over them and write the score with the melody "
+            "as a new top part to OUTPUT. The output format follows the extension: .musicxml, "
+            ".xml, .mxl (MusicXML) or .mid, .midi (MIDI)."
+        ),
+    )
+    parser.add_argument("input", metavar="INPUT", help="a score music21 reads, or a Rock Corpus .har file")
+    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the score to write")
+    parser.add_argument(
+        "--seed", type=_count, default=0, metavar="N",
+        help="random seed; the same input, settings and seed give the same melody (default 0)",
+    )
+    parser.add_argument(
+        "--temperature", type=_positive_float, default=1.0, metavar="T",
+        help="divides the model's log-probabilities: below 1 safer and more repetitive, "
+        "above 1 wilder (default 1.0)",
+    )
+    parser.add_argument(
+        "--top-p", type=_positive_float, default=0.95, metavar="P",
+        help="sample only among the likeliest events holding this share of the probability, "
+        "in (0, 1]; lower is safer, 1 turns it off (default 0.95)",
+    )
+    parser.add_argument(
+        "--chord-tone-weight", type=_positive_float, default=1.0, metavar="W",
+        help="multiplies the probability of notes of the sounding chord: above 1 more chord "
+        "tones, below 1 fewer (default 1.0 = the model as trained)",
+    )
+    reduction = parser.add_mutually_exclusive_group()
+    reduction.add_argument(
+        "--continuation-reduction", type=parse_reduction, default=(1.3, 1.4), metavar="START,GROWTH",
+        help="MelGen's cure for stuck notes: the chance to hold a note is divided by START, "
+        "and the divisor grows by GROWTH times each sixteenth it is held; larger values give "
+        "shorter notes (default 1.3,1.4)",
+    )
+    reduction.add_argument(
+        "--no-continuation-reduction", dest="continuation_reduction", action="store_const", const=None,
+        help="hold notes as long as the model likes",
+    )
+    parser.add_argument(
+        "--candidates", type=_count, default=1, metavar="N",
+        help="sample N melodies and keep the one the model finds likeliest; more is slower "
+        "and safer (default 1)",
+    )
+    parser.add_argument(
+        "--range", dest="pitch_range", type=parse_range, default=(55, 79), metavar="LOW-HIGH",
+        help="lowest and highest melody pitch, MIDI numbers or note names (default 55-79, G3-G5)",
+    )
+    parser.add_argument(
+        "--longest-note", type=_positive_float, default=None, metavar="QL",
+        help="longest note in quarter notes (4 = a 4/4 bar); shorter limits give busier "
+        "melodies (default: no limit)",
+    )
+    parser.add_argument(
+        "--model", default="default", metavar="PATH",
+        help="bundled model name (default, seed) or a checkpoint folder (default: default)",
+    )
+    parser.add_argument(
+        "--primer", metavar="FILE",
+        help="a melody (MIDI, MusicXML, ...) the generated line starts with and continues",
+    )
+    parser.add_argument(
+        "--chord-parts", type=parse_chord_parts, metavar="PARTS",
+        help="parts to read the chords from, chordified: names or numbers counted from 1 "
+        "(top part = 1), comma-separated; default: chord symbols, else Roman numerals, else "
+        "every part but drums and the melody",
+    )
+    parser.add_argument(
+        "--print-chords", action="store_true",
+        help="print the chord timeline read from INPUT before generating",
+    )
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate as the arguments say; print what was written; return the exit status."""
+    from music21_melgen import engine
+
+    if args.print_chords:
+        print(engine.chords(engine.read_score(args.input), chord_parts=args.chord_parts))
+    result = engine.generate_file(
+        args.input,
+        args.output,
+        seed=args.seed,
+        model=args.model,
+        chord_parts=args.chord_parts,
+        primer=args.primer,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        chord_tone_weight=args.chord_tone_weight,
+        continuation_reduction=args.continuation_reduction,
+        candidates=args.candidates,
+        pitch_range=args.pitch_range,
+        longest_note=args.longest_note,
+    )
+    if result.key_estimated:
+        print(f"melgen: note: {result.input} has no written key; estimated {result.key}", file=sys.stderr)
+    print(
+        f"wrote {result.output}: {result.notes} notes over {result.measures} measures, key {result.key}, "
+        f"seed {result.seed}, model {result.model} ({result.model_hash[:12]}), {result.seconds:.1f} s"
+    )
+    return 0
