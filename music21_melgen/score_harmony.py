@@ -32,6 +32,7 @@ music21 would measure it on export.
 from __future__ import annotations
 
 import copy
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ BEAT_PRESENCE = Fraction(1, 4)
 # Largest denominator kept when music21 offsets (floats or Fractions) become Fractions.
 _MAX_DENOMINATOR = 1 << 16
 
+_FLAT = re.compile(r"([A-G])-")  # music21's flat sign in chord figures, shown as 'b'
 _PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -86,12 +88,13 @@ class ScoreTimeline(ChordTimeline):
         for span in self.chords:
             bar = self.measure_at(span.offset)
             beat = (span.offset - bar.offset) / bar.beat_length + 1
-            root = "-" if span.root is None else _PITCH_NAMES[span.root]
-            pitches = " ".join(_PITCH_NAMES[pc] for pc in _sorted_from(span.pitch_classes, span.root))
+            names = _names_in_key(span.key_tonic, span.mode)
+            pitches = " ".join(names[pc] for pc in _sorted_from(span.pitch_classes, span.root))
+            root = "-" if span.root is None else names[span.root]
             lines.append(
                 f"{span.measure:>7} {_short(beat):>5} {_short(span.offset):>8} "
-                f"{_short(span.length):>7}  {span.label:<10} {root:<4} {pitches or '-':<16} "
-                f"{_PITCH_NAMES[span.key_tonic]} {span.mode}"
+                f"{_short(span.length):>7}  {_FLAT.sub(_flat_sign, span.label):<10} {root:<4} {pitches or '-':<16} "
+                f"{names[span.key_tonic]} {span.mode}"
             )
         return "\n".join(lines)
 
@@ -615,6 +618,18 @@ def _spans(
 def _sorted_from(classes: frozenset[int], root: int | None) -> list[int]:
     base = root or 0
     return sorted(classes, key=lambda pc: (pc - base) % 12)
+
+
+def _flat_sign(found: re.Match[str]) -> str:
+    return found.group(1) + "b"
+
+
+def _names_in_key(tonic: int, mode: str) -> list[str]:
+    """Pitch-class names for display: flats in flat keys, sharps otherwise."""
+    flat_keys = {5, 10, 3, 8, 1} if mode == "major" else {2, 7, 0, 5, 10}
+    if tonic in flat_keys:
+        return ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
+    return list(_PITCH_NAMES)
 
 
 def _short(value: Fraction) -> str:
