@@ -1,0 +1,640 @@
+"""The evaluation: generated melodies set beside real ones, model against model.
+
+One run takes a set of songs with real melodies (the held-out Rock Corpus
+songs, or any folder of scores that carry chords and a melody), writes a
+melody over each song's real chords with every model, measures everything
+with :mod:`training.metrics`, and reports rows:
+
+* ``real`` — the songs' own melodies, the reference;
+* one row per model (``default``, ``seed``, or checkpoint folders), sampled
+  with continuation reduction as the engine does by default;
+* the same models with continuation reduction switched off (``…, no CR``),
+  which shows what that trick of the original MelGen does to stuck notes.
+
+Every row uses the same songs; song ``i`` is sampled with seed ``seed + i``
+in every row, so a run is repeatable. Each model also gets its loss on the
+real melodies in bits per grid step (comparable only between models of one
+representation). The report is a table (:func:`format_table`), a JSON file
+and PNG plots of the three histograms, real against each row
+(:func:`write_report`).
+
+Score folders: the melody of a score is its *melody part*, chosen by the rule
+the chord reader uses to leave the melody out of a chordified accompaniment
+(:mod:`music21_melgen.score_harmony`): among the pitched, non-drum parts, the
+one with the highest mean pitch, which must be mostly monophonic (at least
+90 % of its onsets single notes; a chord in it counts as its top note).
+Chord symbols and Roman numerals in that part are harmony, not melody. The
+chords are read with :func:`~music21_melgen.score_harmony.timeline_from_score`;
+a score whose only part is its melody must carry chord symbols or numerals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from music21_melgen.errors import MelgenError, OutputError, ScoreError
+from music21_melgen.timeline import ChordTimeline, MelodyNote
+from training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "SCORE_EXTENSIONS",
+    "METRIC_LABELS",
+    "EvalSong",
+    "Row",
+    "Goal",
+    "Evaluation",
+    "melody_from_score",
+    "score_songs",
+    "evaluate",
+    "goals",
+    "overlaps",
+    "format_table",
+    "format_markdown",
+    "write_report",
+]
+
+DEFAULT_MODELS = ("default", "seed")  # the rows of a run when no --model is given
+
+# Files of a score folder that are read (music21's own formats).
+SCORE_EXTENSIONS = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".krn", ".abc", ".rntxt", ".mei")
+
+# Share of single-note onsets that makes a part a melody (score_harmony's rule).
+MONOPHONIC_SHARE = 0.9
+
+# Table and JSON names of the metrics, in the order the table prints them.
+METRIC_LABELS: dict[str, str] = {
+    "chord_tone_ratio": "chord-tone ratio, all notes",
+    "chord_tone_ratio_beats": "chord-tone ratio, notes on beats",
+    "notes_per_bar": "notes per bar",
+    "rest_share": "rest share (of duration)",
+    "stuck_share": "stuck share (notes > 1 bar)",
+    "longest_note_bars": "longest note (bars, song mean)",
+    "pitch_range": "pitch range (semitones, song mean)",
+    "mean_abs_interval": "mean absolute interval (semitones)",
+    "stepwise_share": "stepwise intervals (1-2 semitones)",
+}
+OVERLAP_LABELS: dict[str, str] = {
+    "pitch_class": "overlap: key-relative pitch class",
+    "length": "overlap: note length",
+    "interval": "overlap: melodic interval",
+}
+NO_CR = ", no CR"  # suffix of the rows without continuation reduction
+
+
+@dataclass(frozen=True)
+class EvalSong:
+    """One song to evaluate on: its chords and its real melody."""
+
+    name: str  # corpus stem or score file name
+    timeline: ChordTimeline
+    notes: tuple[MelodyNote, ...]
+
+
+@dataclass
+class Row:
+    """One row of the report: the real melodies, or one model under one setting."""
+
+    label: str  # 'real', 'default', 'default, no CR', ...
+    counts: MelodyCounts
+    model: str | None = None  # bundled name or checkpoint folder; None for 'real'
+    representation: str | None = None  # the model's representation name
+    controls: dict[str, Any] | None = None  # the sampling controls (seed = base seed)
+    bits_per_step: float | None = None  # loss on the real melodies, bits per grid step
+    seconds: float = 0.0  # wall-clock time of the row's generation
+
+    def to_json(self, reference: MelodyCounts | None) -> dict[str, Any]:
+        data = {
+            "label": self.label,
+            "model": self.model,
+            "representation": self.representation,
+            "controls": self.controls,
+            "bits_per_step": self.bits_per_step,
+            "seconds": round(self.seconds, 3),
+            **self.counts.to_json(),
+        }
+        if reference is not None:
+            data["overlaps"] = overlaps(reference, self.counts)
+        return data
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal of the model under test, and whether this run meets it."""
+
+    text: str
+    met: bool
+    detail: str
+
+
+@dataclass
+class Evaluation:
+    """A whole run: the rows, the songs used, and how they were chosen."""
+
+    source: str  # 'rock corpus <dir>, split test' or 'scores <dir>'
+    seed: int
+    songs: list[str]
+    rows: list[Row]
+    skipped: list[str] = field(default_factory=list)  # 'name: reason'
+    command: str = ""
+
+    @property
+    def reference(self) -> Row:
+        """The row of the real melodies."""
+        return self.rows[0]
+
+    def row(self, label: str) -> Row:
+        """The row called ``label``; KeyError if there is none."""
+        for row in self.rows:
+            if row.label == label:
+                return row
+        raise KeyError(label)
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything, as JSON data."""
+        reference = self.reference.counts
+        return {
+            "command": self.command,
+            "source": self.source,
+            "seed": self.seed,
+            "songs": self.songs,
+            "skipped": self.skipped,
+            "histogram_bins": {name: list(labels) for name, labels in HISTOGRAMS.items()},
+            "rows": [
+                row.to_json(None if index == 0 else reference) for index, row in enumerate(self.rows)
+            ],
+            "goals": [dataclasses.asdict(goal) for goal in goals(self)],
+        }
+
+
+def overlaps(reference: MelodyCounts, counts: MelodyCounts) -> dict[str, float]:
+    """Overlap of each histogram of ``counts`` with the reference's (1.0 = identical)."""
+    return {name: overlap(reference.histograms[name], counts.histograms[name]) for name in HISTOGRAMS}
+
+
+# --- songs from scores ---------------------------------------------------------------
+
+
+def _frac(value: float | Fraction) -> Fraction:
+    return Fraction(value).limit_denominator(1 << 16)
+
+
+def _single_notes(part: Any) -> list[Any]:
+    """Pitched notes and chords of a part, chord symbols and numerals left out."""
+    from music21 import chord, harmony, note
+
+    return [
+        element
+        for element in part.flatten().notes
+        if isinstance(element, (note.Note, chord.Chord))
+        and not isinstance(element, harmony.Harmony)
+        and element.pitches
+    ]
+
+
+def _is_drums(part: Any) -> bool:
+    from music21 import instrument
+
+    played = part.getInstrument(returnDefault=False)
+    return isinstance(played, instrument.UnpitchedPercussion) or (
+        played is not None and played.midiChannel == 9
+    )
+
+
+def melody_from_score(score: Any) -> tuple[MelodyNote, ...]:
+    """The melody part of a music21 score as notes on the score's time axis.
+
+    The rule (see the module docstring): the pitched, non-drum part with the
+    highest mean pitch, which must be mostly monophonic; tied notes of one
+    pitch merge; a chord gives its top note. ScoreError when no part fits.
+    """
+    from music21 import chord, stream
+
+    from music21_melgen.score_harmony import describe_score
+
+    where = describe_score(score)
+    parts = list(score.parts) if isinstance(score, stream.Score) and score.parts else [score]
+    candidates = []
+    for part in parts:
+        elements = _single_notes(part)
+        if elements and not _is_drums(part):
+            heights = [p.ps for element in elements for p in element.pitches]
+            candidates.append((sum(heights) / len(heights), part, elements))
+    if not candidates:
+        raise ScoreError(f"{where}: no part with pitched notes, so no melody to compare with")
+    _, part, elements = max(candidates, key=lambda item: item[0])
+    singles = sum(1 for element in elements if len(element.pitches) == 1)
+    if singles < MONOPHONIC_SHARE * len(elements):
+        raise ScoreError(
+            f"{where}: the highest part ({part.partName or part.id}) is chords "
+            f"({singles} of {len(elements)} onsets are single notes), not a melody"
+        )
+    start = _frac(part.getOffsetInHierarchy(score)) if part is not score else Fraction(0)
+    notes: list[MelodyNote] = []
+    for element in elements:
+        midi = max(p.midi for p in element.pitches) if isinstance(element, chord.Chord) else element.pitch.midi
+        offset = start + _frac(element.getOffsetInHierarchy(part))
+        length = _frac(element.quarterLength)
+        if length <= 0:
+            continue  # grace notes take no time
+        tied = element.tie is not None and element.tie.type in ("stop", "continue")
+        if tied and notes and notes[-1].midi == midi and notes[-1].end == offset:
+            last = notes.pop()
+            notes.append(MelodyNote(last.offset, last.length + length, midi))
+        else:
+            notes.append(MelodyNote(offset, length, midi))
+    return tuple(notes)
+
+
+def _read_score(path: Path) -> Any:
+    """Parse a score file afresh (never from music21's pickle cache)."""
+    from music21 import converter, stream
+
+    try:
+        parsed = converter.parse(path, forceSource=True)
+    except MelgenError:
+        raise
+    except Exception as error:  # music21's parsers raise many kinds; name the file
+        raise ScoreError(f"{path}: music21 cannot read it ({type(error).__name__}: {error})") from None
+    if isinstance(parsed, stream.Opus):
+        if not parsed.scores:
+            raise ScoreError(f"{path}: the file holds no score")
+        parsed = parsed.scores[0]
+    return parsed
+
+
+def _score_song(path: Path) -> EvalSong:
+    from music21_melgen.score_harmony import timeline_from_score
+
+    score = _read_score(path)
+    notes = melody_from_score(score)
+    timeline = timeline_from_score(score)
+    parts = getattr(score, "parts", ())
+    if getattr(timeline, "source", "").startswith("chordified") and len(parts) < 2:
+        raise ScoreError(
+            f"{path}: the melody is the only part and there are no chord symbols or numerals"
+        )
+    return EvalSong(path.name, timeline, notes)
+
+
+def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> list[EvalSong]:
+    """Every score in ``folder`` (files ending in :data:`SCORE_EXTENSIONS`), sorted by name.
+
+    ScoreError names the file when one cannot be read or has no melody part.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ScoreError(f"{root}: no such folder of scores")
+    paths = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in SCORE_EXTENSIONS)
+    if not paths:
+        raise ScoreError(f"{root}: no scores found (looked for {' '.join(SCORE_EXTENSIONS)})")
+    songs = []
+    for path in paths[:limit]:
+        try:
+            songs.append(_score_song(path))
+        except ScoreError as error:
+            text = str(error)
+            raise ScoreError(text if str(path) in text else f"{path}: {text}") from None
+    return songs
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+def _load(model: str | os.PathLike) -> Any:
+    from music21_melgen.checkpoint import load_model
+
+    return load_model(model)
+
+
+def _model_labels(models: Sequence[str | os.PathLike]) -> list[str]:
+    """Row labels: a bundled name as it is, a checkpoint by its folder name (made unique)."""
+    from music21_melgen.checkpoint import BUNDLED_MODELS
+
+    labels: list[str] = []
+    for model in models:
+        label = model if isinstance(model, str) and model in BUNDLED_MODELS else Path(model).name
+        label = label or str(model)
+        while label in labels or label == "real":
+            label += "'"
+        labels.append(label)
+    return labels
+
+
+def _bits_per_step(loaded: Any, songs: Sequence[EvalSong]) -> float:
+    """Loss on the real melodies, pooled over grid steps (bits per step)."""
+    total_bits = 0.0
+    total_steps = 0
+    for song in songs:
+        steps = loaded.representation.grid(song.timeline).length
+        total_bits += -loaded.log_likelihood(song.timeline, song.notes) * steps
+        total_steps += steps
+    return total_bits / total_steps if total_steps else 0.0
+
+
+def _usable(songs: Sequence[EvalSong], models: Sequence[Any]) -> tuple[list[EvalSong], list[str]]:
+    """Songs every model can lay on its grid, and the reasons the others cannot."""
+    kept, skipped = [], []
+    for song in songs:
+        try:
+            for loaded in models:
+                loaded.representation.grid(song.timeline)
+        except MelgenError as error:
+            skipped.append(f"{song.name}: {error}")
+            continue
+        if not song.notes:
+            skipped.append(f"{song.name}: the real melody has no notes")
+            continue
+        kept.append(song)
+    return kept, skipped
+
+
+def evaluate(
+    songs: Sequence[EvalSong],
+    models: Sequence[str | os.PathLike] = DEFAULT_MODELS,
+    *,
+    seed: int = 0,
+    controls: dict[str, Any] | None = None,
+    source: str = "",
+    command: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Generate over every song with every model, measure, and gather the rows.
+
+    ``controls`` are sampling settings (``temperature``, ``top_p``,
+    ``chord_tone_weight``, ...; see :class:`~music21_melgen.sampling.SamplingControls`)
+    for the **first** model, the one under test; the others sample with the
+    engine's defaults. ``progress`` receives one line per finished row.
+    """
+    from music21_melgen.sampling import SamplingControls, generate_melody
+
+    if not models:
+        raise MelgenError("evaluate needs at least one model")
+    loaded_models = [_load(model) for model in models]
+    kept, skipped = _usable(songs, loaded_models)
+    if not kept:
+        reasons = "; ".join(skipped[:3])
+        raise ScoreError(f"no song can be evaluated{': ' + reasons if reasons else ''}")
+    rows = [Row("real", sum((count_melody(s.notes, s.timeline) for s in kept), MelodyCounts()))]
+    if progress:
+        progress(f"real: {len(kept)} songs, {rows[0].counts.notes} notes")
+    generated: list[Row] = []
+    for index, (model, loaded, label) in enumerate(zip(models, loaded_models, _model_labels(models))):
+        base = SamplingControls(**(controls or {})) if index == 0 else SamplingControls()
+        bits = _bits_per_step(loaded, kept)
+        settings = (base, dataclasses.replace(base, continuation_reduction=None))
+        for suffix, setting in zip(("", NO_CR), settings):
+            started = time.perf_counter()
+            counts = MelodyCounts()
+            for number, song in enumerate(kept):
+                melody = generate_melody(
+                    loaded, song.timeline, dataclasses.replace(setting, seed=seed + number)
+                )
+                counts = counts + count_melody(melody.notes, song.timeline)
+            row = Row(
+                label + suffix,
+                counts,
+                model=str(model),
+                representation=getattr(loaded.representation, "name", None),
+                controls=_controls_json(dataclasses.replace(setting, seed=seed)),
+                bits_per_step=bits,
+                seconds=time.perf_counter() - started,
+            )
+            generated.append(row)
+            if progress:
+                progress(f"{row.label}: {counts.notes} notes in {row.seconds:.1f} s")
+    # Rows with continuation reduction first, then those without.
+    rows += [row for row in generated if not row.label.endswith(NO_CR)]
+    rows += [row for row in generated if row.label.endswith(NO_CR)]
+    return Evaluation(source, seed, [song.name for song in kept], rows, skipped, command)
+
+
+def _controls_json(controls: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(controls)
+    for name, value in data.items():
+        if isinstance(value, Fraction):
+            data[name] = float(value)
+        elif isinstance(value, tuple):
+            data[name] = list(value)
+    return data
+
+
+# --- goals, table, files -------------------------------------------------------------
+
+
+def goals(evaluation: Evaluation, model: str | None = None, baseline: str = "seed") -> list[Goal]:
+    """The goals of the issue for ``model`` (default: the first model row).
+
+    Every histogram overlap at least 0.90; chord-tone ratio (all notes)
+    within 0.03 of the real melodies; stuck share no higher than theirs; and
+    better than ``baseline`` on every row of the table: each metric at least
+    as close to the real value, each overlap at least as high, and (for
+    models of one representation) a loss no higher. Empty when a row is missing.
+    """
+    reference = evaluation.reference
+    try:
+        tested = evaluation.row(model) if model else evaluation.rows[1]
+    except (KeyError, IndexError):
+        return []
+    real = reference.counts.summary()
+    mine = tested.counts.summary()
+    shares = overlaps(reference.counts, tested.counts)
+    result = []
+    worst = min(shares, key=shares.get)
+    result.append(
+        Goal(
+            "every histogram overlap >= 0.90",
+            all(value >= 0.90 for value in shares.values()),
+            ", ".join(f"{name} {value:.3f}" for name, value in shares.items())
+            + (f" (lowest: {worst}, {0.90 - shares[worst]:.3f} short)" if shares[worst] < 0.90 else ""),
+        )
+    )
+    gap = mine["chord_tone_ratio"] - real["chord_tone_ratio"]
+    result.append(
+        Goal(
+            "chord-tone ratio within 0.03 of real",
+            abs(gap) <= 0.03,
+            f"{mine['chord_tone_ratio']:.3f} vs real {real['chord_tone_ratio']:.3f} ({gap:+.3f})",
+        )
+    )
+    result.append(
+        Goal(
+            "stuck share <= real",
+            mine["stuck_share"] <= real["stuck_share"],
+            f"{mine['stuck_share']:.4f} vs real {real['stuck_share']:.4f}",
+        )
+    )
+    try:
+        other = evaluation.row(baseline)
+    except KeyError:
+        return result
+    theirs = other.counts.summary()
+    their_shares = overlaps(reference.counts, other.counts)
+    worse = [
+        name
+        for name in METRIC_LABELS
+        if abs(mine[name] - real[name]) > abs(theirs[name] - real[name])
+    ]
+    worse += [f"overlap {name}" for name in HISTOGRAMS if shares[name] < their_shares[name]]
+    if (
+        tested.representation == other.representation
+        and tested.bits_per_step is not None
+        and other.bits_per_step is not None
+        and tested.bits_per_step > other.bits_per_step
+    ):
+        worse.append("bits per step")
+    result.append(
+        Goal(
+            f"better than {baseline} on every row",
+            not worse,
+            "worse on: " + ", ".join(worse) if worse else "closer to real (or as close) everywhere",
+        )
+    )
+    return result
+
+
+def _cell(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def format_table(evaluation: Evaluation) -> str:
+    """The report as a plain-text table: one metric a line, one row of the run a column."""
+    rows = evaluation.rows
+    reference = evaluation.reference.counts
+    header = ["", *(row.label for row in rows)]
+    lines: list[list[str]] = [
+        ["songs", *(str(row.counts.songs) for row in rows)],
+        ["notes", *(str(row.counts.notes) for row in rows)],
+        ["loss (bits per step)", *(_cell(row.bits_per_step) for row in rows)],
+    ]
+    summaries = [row.counts.summary() for row in rows]
+    for name, text in METRIC_LABELS.items():
+        lines.append([text, *(_cell(summary[name]) for summary in summaries)])
+    shares = [None] + [overlaps(reference, row.counts) for row in rows[1:]]
+    for name, text in OVERLAP_LABELS.items():
+        lines.append([text, *("1.000" if s is None else _cell(s[name]) for s in shares)])
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+
+    def render(cells: list[str]) -> str:
+        return "  ".join(
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(cells)
+        ).rstrip()
+
+    text = [render(header), render(["-" * w for w in widths]), *(render(line) for line in lines)]
+    return "\n".join(text)
+
+
+def format_markdown(evaluation: Evaluation) -> str:
+    """The same table in Markdown, for the README."""
+    rows = evaluation.rows
+    reference = evaluation.reference.counts
+    summaries = [row.counts.summary() for row in rows]
+    shares = [None] + [overlaps(reference, row.counts) for row in rows[1:]]
+    out = ["| | " + " | ".join(f"`{row.label}`" for row in rows) + " |"]
+    out.append("|---|" + "---:|" * len(rows))
+    out.append("| songs | " + " | ".join(str(row.counts.songs) for row in rows) + " |")
+    out.append("| notes | " + " | ".join(str(row.counts.notes) for row in rows) + " |")
+    out.append("| loss (bits per step) | " + " | ".join(_cell(row.bits_per_step) for row in rows) + " |")
+    for name, text in METRIC_LABELS.items():
+        out.append(f"| {text} | " + " | ".join(_cell(s[name]) for s in summaries) + " |")
+    for name, text in OVERLAP_LABELS.items():
+        out.append(f"| {text} | " + " | ".join("1.000" if s is None else _cell(s[name]) for s in shares) + " |")
+    return "\n".join(out)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file beside ``path``, then rename it over ``path``."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _plot(evaluation: Evaluation, name: str, path: Path) -> None:
+    """One PNG: the real histogram against each generated row's, one panel per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = HISTOGRAMS[name]
+    reference = evaluation.reference.counts.histograms[name]
+    real = reference / max(reference.sum(), 1)
+    generated = evaluation.rows[1:]
+    x = np.arange(len(labels))
+    figure, axes = plt.subplots(
+        len(generated), 1, figsize=(max(6.0, 0.38 * len(labels) + 2), 2.2 * len(generated) + 0.6),
+        sharex=True, squeeze=False,
+    )
+    for axis, row in zip(axes[:, 0], generated):
+        counts = row.counts.histograms[name]
+        share = counts / max(counts.sum(), 1)
+        axis.bar(x, real, width=0.8, color="0.75", label="real")
+        axis.bar(x, share, width=0.4, color="tab:blue", label=row.label)
+        axis.set_title(f"{row.label}: overlap {overlap(reference, counts):.3f}", fontsize=10)
+        axis.set_ylabel("share")
+        axis.legend(fontsize=8, loc="upper right")
+    bottom = axes[-1, 0]
+    bottom.set_xticks(x)
+    bottom.set_xticklabels(labels, rotation=90 if len(labels) > 14 else 0, fontsize=8)
+    bottom.set_xlabel(OVERLAP_LABELS[name].removeprefix("overlap: "))
+    figure.suptitle(f"{OVERLAP_LABELS[name].removeprefix('overlap: ')}: real vs generated", fontsize=11)
+    figure.tight_layout()
+    try:
+        _atomic_write(path, lambda target: figure.savefig(target, format="png", dpi=90))
+    finally:
+        plt.close(figure)
+
+
+def write_report(evaluation: Evaluation, out: str | os.PathLike, *, plots: bool = True) -> list[Path]:
+    """Write ``evaluation.json``, ``evaluation.md`` and (with matplotlib) one PNG per histogram.
+
+    Returns the paths written. Without matplotlib (the ``plots`` extra) the
+    plots are left out and the JSON says so.
+    """
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{folder}: cannot create the output folder: {error}") from None
+    written: list[Path] = []
+    data = evaluation.to_json()
+    data["plots"] = []
+    if plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            data["plots_missing"] = "matplotlib is not installed (pip install 'music21-melgen[plots]')"
+            plots = False
+    try:
+        if plots:
+            for name in HISTOGRAMS:
+                path = folder / f"histogram_{name}.png"
+                _plot(evaluation, name, path)
+                written.append(path)
+                data["plots"].append(path.name)
+        markdown = folder / "evaluation.md"
+        text = format_markdown(evaluation) + "\n"
+        _atomic_write(markdown, lambda target: target.write_text(text, encoding="utf-8"))
+        written.append(markdown)
+        report = folder / "evaluation.json"
+        payload = json.dumps(data, indent=2) + "\n"
+        _atomic_write(report, lambda target: target.write_text(payload, encoding="utf-8"))
+        written.append(report)
+    except OSError as error:
+        raise OutputError(f"{folder}: cannot write the report: {error}") from None
+    return written
