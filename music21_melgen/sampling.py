@@ -36,7 +36,14 @@ from music21_melgen.timeline import ChordTimeline, MelodyNote
 if TYPE_CHECKING:
     from music21_melgen.model import LstmMelodyModel, MelodyModel
 
-__all__ = ["SamplingControls", "GeneratedMelody", "generate_melody", "sample_lstm", "HandLstm"]
+__all__ = [
+    "SamplingControls",
+    "GeneratedMelody",
+    "generate_melody",
+    "sample_lstm",
+    "sample_lstm_candidates",
+    "HandLstm",
+]
 
 MAX_CANDIDATES = 64  # best-of-N beyond this costs time and buys nothing measurable
 
@@ -226,6 +233,17 @@ def sample_lstm(
     primer: Sequence[MelodyNote] = (),
 ) -> GeneratedMelody:
     """Sample ``controls.candidates`` melodies in one batch and keep the likeliest."""
+    candidates = sample_lstm_candidates(model, timeline, controls, primer)
+    return max(candidates, key=lambda melody: melody.log_likelihood)  # ties: the lowest index
+
+
+def sample_lstm_candidates(
+    model: "LstmMelodyModel",
+    timeline: ChordTimeline,
+    controls: SamplingControls,
+    primer: Sequence[MelodyNote] = (),
+) -> list[GeneratedMelody]:
+    """Every candidate of one batch, in candidate order (see :func:`sample_lstm`)."""
     representation = model.representation
     encoded = representation.encode_timeline(timeline)
     grid = encoded.grid
@@ -302,10 +320,12 @@ def sample_lstm(
         factor = np.where(event == HOLD, factor * growth, reduction_start)
         events[:, t] = event
         prev = event
-    best = int(np.argmax(log_likelihood))  # ties: the lowest candidate index
     steps = max(total - start, 1)
-    return GeneratedMelody(
-        notes=representation.decode_on_grid(events[best], grid),
-        log_likelihood=float(log_likelihood[best] / steps / math.log(2)),
-        candidate=best,
-    )
+    return [
+        GeneratedMelody(
+            notes=representation.decode_on_grid(events[i], grid),
+            log_likelihood=float(log_likelihood[i] / steps / math.log(2)),
+            candidate=i,
+        )
+        for i in range(batch)
+    ]

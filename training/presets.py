@@ -1,0 +1,116 @@
+"""Named training presets: a model size, a representation and how to train it.
+
+A preset is a frozen, validated :class:`TrainingPreset`; ``melgen train
+--preset NAME`` looks it up in :data:`PRESETS`. Its ``trainer`` names the
+training loop in ``training.train.TRAINERS`` (``"lstm"``: whole songs with
+truncated back-propagation). Presets:
+
+* ``default`` — the bundled model: the best found within a 15-minute budget
+  on a 2-core CPU (see the model card in the README);
+* ``tiny`` — a few-second model for tests and smoke runs;
+* ``seed`` — the MelGen reproduction; its entry and trainer are added by the
+  seed preset's own modules.
+
+>>> PRESETS["default"].hidden_size
+256
+>>> get_preset("nope")
+Traceback (most recent call last):
+music21_melgen.errors.ModelError: unknown preset 'nope' (known: default, tiny)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from music21_melgen.encoding import REPRESENTATIONS, GridConfig
+from music21_melgen.errors import ModelError
+
+__all__ = ["TrainingPreset", "PRESETS", "get_preset"]
+
+
+@dataclass(frozen=True)
+class TrainingPreset:
+    """Everything a training run needs besides the data; checked on construction."""
+
+    name: str  # the preset's name, stored in the checkpoint
+    trainer: str = "lstm"  # training loop, a key of training.train.TRAINERS
+    representation: str = "chord_grid"  # a key of music21_melgen.encoding.REPRESENTATIONS
+    grid: GridConfig = field(default_factory=GridConfig)  # the representation's settings
+    embedding_size: int = 32  # width of the previous-event embedding
+    hidden_size: int = 256  # LSTM units per layer
+    num_layers: int = 1  # stacked LSTM layers
+    dropout: float = 0.3  # dropout between layers and before the output layer
+    batch_size: int = 16  # songs per batch
+    chunk_steps: int = 128  # truncated back-propagation length, in grid steps
+    learning_rate: float = 3e-3  # peak AdamW learning rate, reached after warm-up
+    min_learning_rate: float = 1e-4  # floor of the cosine decay
+    warmup_steps: int = 50  # optimiser steps of linear warm-up
+    weight_decay: float = 0.01  # AdamW decoupled weight decay
+    grad_clip: float = 1.0  # largest gradient norm before an update
+    max_epochs: int = 40  # passes over the training songs at most
+    patience: int = 5  # epochs without a better validation loss before stopping early
+    max_minutes: float = 14.0  # wall-clock budget; training stops after the batch that passes it
+    seed: int = 0  # seeds torch and the song shuffling
+
+    def __post_init__(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise ModelError("a preset needs a name")
+        if self.representation not in REPRESENTATIONS:
+            raise ModelError(f"preset {self.name!r}: unknown representation {self.representation!r}")
+        if not isinstance(self.grid, GridConfig):
+            raise ModelError(f"preset {self.name!r}: grid must be a GridConfig")
+        positive_ints = (
+            "embedding_size", "hidden_size", "num_layers", "batch_size",
+            "chunk_steps", "max_epochs", "patience",
+        )
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ModelError(f"preset {self.name!r}: {name} must be a positive integer, got {value!r}")
+        if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+            raise ModelError(f"preset {self.name!r}: warmup_steps must be >= 0")
+        if not 0 <= self.dropout < 1:
+            raise ModelError(f"preset {self.name!r}: dropout must lie in [0, 1), got {self.dropout}")
+        for name in ("learning_rate", "min_learning_rate", "grad_clip", "max_minutes"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ModelError(f"preset {self.name!r}: {name} must be a positive number, got {value!r}")
+        if self.min_learning_rate > self.learning_rate:
+            raise ModelError(f"preset {self.name!r}: min_learning_rate exceeds learning_rate")
+        if self.weight_decay < 0:
+            raise ModelError(f"preset {self.name!r}: weight_decay must be >= 0")
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings (stored in the checkpoint's ``training`` block)."""
+        return asdict(self)
+
+
+# Presets by name. The seed preset's modules add "seed" here (and its trainer
+# to training.train.TRAINERS).
+PRESETS: dict[str, TrainingPreset] = {
+    "default": TrainingPreset(name="default"),
+    "tiny": TrainingPreset(
+        name="tiny",
+        embedding_size=8,
+        hidden_size=16,
+        num_layers=1,
+        dropout=0.0,
+        batch_size=4,
+        chunk_steps=64,
+        learning_rate=1e-2,
+        min_learning_rate=1e-3,
+        warmup_steps=0,
+        max_epochs=2,
+        patience=2,
+        max_minutes=1.0,
+    ),
+}
+
+
+def get_preset(name: str) -> TrainingPreset:
+    """The preset called ``name``; ModelError listing the known ones otherwise."""
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ModelError(f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})") from None
