@@ -334,8 +334,8 @@ def _melody_for(
 
 def _score_keys(score: stream.Stream, timeline: ChordTimeline) -> list[tuple[Fraction, key.KeySignature]] | None:
     """The score's own key signatures with offsets (a bare signature read as the timeline's mode)."""
-    parts = list(score.parts) if isinstance(score, stream.Score) and score.parts else [score]
-    for part in parts:
+    parts = list(score.parts) if isinstance(score, stream.Score) else []
+    for part in [*parts, score]:
         found: dict[Fraction, key.KeySignature] = {}
         for signature in part.recurse().getElementsByClass(key.KeySignature):
             offset = Fraction(signature.getOffsetInHierarchy(score)).limit_denominator(1 << 16)

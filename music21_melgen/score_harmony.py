@@ -163,6 +163,7 @@ def timeline_from_score(
     marks = _key_marks(score)
 
     events: list[_Event] = []
+    key_estimated = False
     if not parts:
         events = _chord_symbol_events(score)
         source = "chord symbols"
@@ -174,8 +175,9 @@ def timeline_from_score(
             parts = _accompaniment_parts(score)
             source = "chordified parts: " + ", ".join(_part_label(p, i) for i, p in parts)
         if parts:
-            if not marks:
-                marks = _estimated_key(_notes_stream([p for _, p in parts]))
+            key_estimated = not marks
+            if key_estimated:
+                marks = _estimated_key_of_parts([p for _, p in parts])
             events = _chordified_events([p for _, p in parts], score, measures, marks)
     if not any(event.root is not None for event in events):
         raise ScoreError(
@@ -184,7 +186,6 @@ def timeline_from_score(
             "that carry the chords (chord_parts=..., melgen --chord-parts)"
         )
 
-    key_estimated = False
     if not marks and any(event.key is None for event in events):
         marks = _estimated_key(_realised_stream(events, end))
         key_estimated = True
@@ -293,8 +294,8 @@ def _measure_spans(score: stream.Stream, where: str) -> list[MeasureSpan]:
 
 
 def _key_marks(score: stream.Stream) -> list[_KeyMark]:
-    """Written keys in time order, from the first part that has any."""
-    for part in _parts_of(score):
+    """Written keys in time order, from the first part that has any (else from anywhere)."""
+    for part in [*_parts_of(score), score]:
         found = part.recurse().getElementsByClass(key.KeySignature)
         marks: dict[Fraction, _KeyMark] = {}
         for signature in found:
@@ -322,6 +323,34 @@ def _estimated_key(material: stream.Stream) -> list[_KeyMark]:
         return [_KeyMark(Fraction(0), 0, "major", from_signature=False)]
     mode = "minor" if estimate.mode == "minor" else "major"
     return [_KeyMark(Fraction(0), estimate.tonic.pitchClass, mode, from_signature=False)]
+
+
+def _estimated_key_of_parts(parts: list[stream.Stream]) -> list[_KeyMark]:
+    """The key of an accompaniment with no written key.
+
+    A line of single notes (a bass line, MelGen's chord MIDI) is too sparse for
+    music21's profile analysis; its key is the major or minor scale that holds
+    the most of its notes (by length), the tie broken by the last note, then the
+    first, being the tonic, then by major. Anything with chords goes to
+    music21's ``analyze('key')``.
+    """
+    notes = _pitched(parts[0]) if len(parts) == 1 else []  # in order: recurse() walks measures in time
+    if not notes or any(len(n.pitches) > 1 for n in notes):
+        return _estimated_key(_notes_stream(parts))
+    weights: dict[int, float] = {}
+    for n in notes:
+        weights[n.pitch.pitchClass] = weights.get(n.pitch.pitchClass, 0.0) + float(n.quarterLength)
+    first, last = notes[0].pitch.pitchClass, notes[-1].pitch.pitchClass
+    best = None
+    for tonic in range(12):
+        for mode, steps in (("major", (0, 2, 4, 5, 7, 9, 11)), ("minor", (0, 2, 3, 5, 7, 8, 10))):
+            scale = {(tonic + step) % 12 for step in steps}
+            covered = sum(weight for pc, weight in weights.items() if pc in scale)
+            rank = (covered, tonic == last, tonic == first, mode == "major")
+            if best is None or rank > best[0]:
+                best = (rank, tonic, mode)
+    assert best is not None
+    return [_KeyMark(Fraction(0), best[1], best[2], from_signature=False)]
 
 
 def _settle_signature_modes(marks: list[_KeyMark], events: list[_Event]) -> list[_KeyMark]:
