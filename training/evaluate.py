@@ -53,6 +53,8 @@ __all__ = [
     "Row",
     "Goal",
     "Evaluation",
+    "SongSet",
+    "corpus_songs",
     "melody_from_score",
     "score_songs",
     "evaluate",
@@ -181,6 +183,69 @@ def overlaps(reference: MelodyCounts, counts: MelodyCounts) -> dict[str, float]:
     return {name: overlap(reference.histograms[name], counts.histograms[name]) for name in HISTOGRAMS}
 
 
+@dataclass
+class SongSet:
+    """Songs to evaluate on, where they came from, and those left out (``'name: reason'``)."""
+
+    songs: list[EvalSong]
+    source: str
+    skipped: list[str] = field(default_factory=list)
+
+
+# --- songs from the corpus -----------------------------------------------------------
+
+
+def corpus_songs(
+    corpus: str | os.PathLike,
+    *,
+    split: str = "test",
+    analysts: Sequence[str] = ("dt", "tdc"),
+    limit: int | None = None,
+) -> SongSet:
+    """The Rock Corpus songs of one split (``train``, ``validation``, ``test``, ``all``).
+
+    Each song gives one entry per harmony analyst (``stem_dt``, ``stem_tdc``)
+    over its one melody, as in training, so the loss here matches the test
+    loss of ``melgen train``. ``limit`` keeps the first songs (by stem).
+    Sequences without melody notes, or with unmetered measures the grid
+    cannot hold, are left out and listed in ``skipped``.
+    """
+    from corpus_adapters.corpus import iter_songs, load_corpus_song
+    from training.dataset import song_timeline
+    from training.split import SPLITS, split_of
+
+    if split not in (*SPLITS, "all"):
+        raise MelgenError(f"unknown split {split!r} (known: {', '.join(SPLITS)}, all)")
+    stems = 0
+    result = SongSet([], f"Rock Corpus {corpus}, split {split}")
+    for song in iter_songs(corpus):
+        if split != "all" and split_of(song.stem) != split:
+            continue
+        if limit is not None and stems >= limit:
+            break
+        stems += 1
+        for analyst in analysts:
+            name = f"{song.stem}_{analyst}"
+            if analyst not in song.harmony:
+                result.skipped.append(f"{name}: no analysis by {analyst}")
+                continue
+            try:
+                data = load_corpus_song(song, analyst)
+            except MelgenError as error:
+                result.skipped.append(f"{name}: {error}")
+                continue
+            if not data.notes:
+                result.skipped.append(f"{name}: no melody notes")
+                continue
+            try:
+                timeline, notes = song_timeline(data)
+            except ScoreError as error:
+                result.skipped.append(f"{name}: {error}")
+                continue
+            result.songs.append(EvalSong(name, timeline, notes))
+    return result
+
+
 # --- songs from scores ---------------------------------------------------------------
 
 
@@ -255,27 +320,11 @@ def melody_from_score(score: Any) -> tuple[MelodyNote, ...]:
     return tuple(notes)
 
 
-def _read_score(path: Path) -> Any:
-    """Parse a score file afresh (never from music21's pickle cache)."""
-    from music21 import converter, stream
-
-    try:
-        parsed = converter.parse(path, forceSource=True)
-    except MelgenError:
-        raise
-    except Exception as error:  # music21's parsers raise many kinds; name the file
-        raise ScoreError(f"{path}: music21 cannot read it ({type(error).__name__}: {error})") from None
-    if isinstance(parsed, stream.Opus):
-        if not parsed.scores:
-            raise ScoreError(f"{path}: the file holds no score")
-        parsed = parsed.scores[0]
-    return parsed
-
-
 def _score_song(path: Path) -> EvalSong:
+    from music21_melgen.engine import read_score
     from music21_melgen.score_harmony import timeline_from_score
 
-    score = _read_score(path)
+    score = read_score(path)
     notes = melody_from_score(score)
     timeline = timeline_from_score(score)
     parts = getattr(score, "parts", ())
@@ -286,7 +335,7 @@ def _score_song(path: Path) -> EvalSong:
     return EvalSong(path.name, timeline, notes)
 
 
-def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> list[EvalSong]:
+def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> SongSet:
     """Every score in ``folder`` (files ending in :data:`SCORE_EXTENSIONS`), sorted by name.
 
     ScoreError names the file when one cannot be read or has no melody part.
@@ -304,7 +353,7 @@ def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> list[
         except ScoreError as error:
             text = str(error)
             raise ScoreError(text if str(path) in text else f"{path}: {text}") from None
-    return songs
+    return SongSet(songs, f"scores in {root}")
 
 
 # --- the run --------------------------------------------------------------------------
@@ -359,16 +408,19 @@ def _usable(songs: Sequence[EvalSong], models: Sequence[Any]) -> tuple[list[Eval
 
 
 def evaluate(
-    songs: Sequence[EvalSong],
+    songs: SongSet | Sequence[EvalSong],
     models: Sequence[str | os.PathLike] = DEFAULT_MODELS,
     *,
     seed: int = 0,
     controls: dict[str, Any] | None = None,
-    source: str = "",
     command: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Generate over every song with every model, measure, and gather the rows.
+
+    ``songs``: a :class:`SongSet` (:func:`corpus_songs`, :func:`score_songs`)
+    or a plain list of :class:`EvalSong`. Songs some model cannot lay on its
+    grid are left out of every row and listed in ``Evaluation.skipped``.
 
     ``controls`` are sampling settings (``temperature``, ``top_p``,
     ``chord_tone_weight``, ...; see :class:`~music21_melgen.sampling.SamplingControls`)
@@ -379,8 +431,10 @@ def evaluate(
 
     if not models:
         raise MelgenError("evaluate needs at least one model")
+    song_set = songs if isinstance(songs, SongSet) else SongSet(list(songs), "songs given")
     loaded_models = [_load(model) for model in models]
-    kept, skipped = _usable(songs, loaded_models)
+    kept, skipped = _usable(song_set.songs, loaded_models)
+    skipped = [*song_set.skipped, *skipped]
     if not kept:
         reasons = "; ".join(skipped[:3])
         raise ScoreError(f"no song can be evaluated{': ' + reasons if reasons else ''}")
@@ -415,7 +469,7 @@ def evaluate(
     # Rows with continuation reduction first, then those without.
     rows += [row for row in generated if not row.label.endswith(NO_CR)]
     rows += [row for row in generated if row.label.endswith(NO_CR)]
-    return Evaluation(source, seed, [song.name for song in kept], rows, skipped, command)
+    return Evaluation(song_set.source, seed, [song.name for song in kept], rows, skipped, command)
 
 
 def _controls_json(controls: Any) -> dict[str, Any]:
