@@ -485,19 +485,24 @@ def _controls_json(controls: Any) -> dict[str, Any]:
 # --- goals, table, files -------------------------------------------------------------
 
 
-def goals(evaluation: Evaluation, model: str | None = None, baseline: str = "seed") -> list[Goal]:
-    """The goals of the issue for ``model`` (default: the first model row).
+def goals(evaluation: Evaluation, model: str | None = None, baseline: str | None = None) -> list[Goal]:
+    """The goals of the issue for ``model`` (default: the first model of the run).
 
     Every histogram overlap at least 0.90; chord-tone ratio (all notes)
     within 0.03 of the real melodies; stuck share no higher than theirs; and
-    better than ``baseline`` on every row of the table: each metric at least
-    as close to the real value, each overlap at least as high, and (for
-    models of one representation) a loss no higher. Empty when a row is missing.
+    better than ``baseline`` (default: the second model of the run) on every
+    row of the table: each metric at least as close to the real value, each
+    overlap at least as high, and (for models of one representation) a loss
+    no higher. Empty when the run has no model row.
     """
+    models = [row.label for row in evaluation.rows[1:] if not row.label.endswith(NO_CR)]
+    model = model or (models[0] if models else None)
+    if baseline is None and len(models) > 1:
+        baseline = models[1]
     reference = evaluation.reference
     try:
-        tested = evaluation.row(model) if model else evaluation.rows[1]
-    except (KeyError, IndexError):
+        tested = evaluation.row(model or "")
+    except KeyError:
         return []
     real = reference.counts.summary()
     mine = tested.counts.summary()
@@ -528,7 +533,7 @@ def goals(evaluation: Evaluation, model: str | None = None, baseline: str = "see
         )
     )
     try:
-        other = evaluation.row(baseline)
+        other = evaluation.row(baseline or "")
     except KeyError:
         return result
     theirs = other.counts.summary()
