@@ -103,7 +103,8 @@ def melody_part(
     ``(offset, KeySignature)`` pairs for a score whose key changes (each is
     written at the start of the measure it falls in); by default the keys of
     the timeline's chords are used. Notes are clipped to the timeline, a note
-    overlapping the next one is cut where the next begins. ``instrument``
+    overlapping the next one is cut where the next begins (of notes starting
+    together, the highest is kept). ``instrument``
     defaults to a voice (General MIDI program 54, "Voice Oohs") so a MIDI
     export sounds.
 
