@@ -23,9 +23,9 @@ Onsets are in measures (every measure is 1.0 whatever its meter), as exact
 The corpus records onsets only: note lengths are decided in
 :mod:`corpus_adapters.song`.
 
->>> melody = parse_mel('[C] [OCT=4] 1.3. 5 | R*2 | [..b..bb] .3 v7 |')
+>>> melody = parse_mel('[C] [OCT=4] 1.3. 5... | R*2 | [..b..bb] .3 ^7 |')
 >>> [(str(n.onset), n.midi, n.degree) for n in melody.notes]
-[('0', 60, 0), ('1/4', 64, 4), ('1/2', 67, 7), ('7/2', 63, 3), ('15/4', 58, 10)]
+[('0', 60, 0), ('1/4', 64, 4), ('1/2', 67, 7), ('10/3', 63, 3), ('11/3', 70, 10)]
 >>> melody.measure_count, melody.modes[-1].mode
 (4, 'minor')
 """

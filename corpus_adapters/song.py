@@ -1,0 +1,470 @@
+"""One Rock Corpus song in quarter lengths, and as a music21 ``Score``.
+
+:func:`load_song` puts a harmony analysis (``.har``) and its melody (``.mel``)
+on one axis of quarter lengths from the song start (exact ``Fraction``
+values); :func:`song_to_score` turns the result into a music21 ``Score``.
+The corpus counts time in measures; these rules, ours, fix the rest:
+
+* **Measure lengths** come from the ``.har`` meters: ``n/d`` lasts
+  ``4n/d`` quarters. Unmetered ``[0]`` measures (10 analyses, 5 melodies)
+  count as 4/4, the meter of 95 % of the corpus's measures; they keep
+  ``SongMeasure.unmetered``. The melody's meters agree with the analyses' in
+  every corpus song; where a melody disagrees, the analysis wins (positions
+  are in measures, so notes still fall in the right measure).
+* **Measure numbers** start at 1: corpus measure 0 is a full measure (a
+  pickup is written as a full measure with leading empty slots).
+* **Chords**: one :class:`SongChord` per chord event (not per merged table
+  row), from its start to the next event. ``R`` makes no chord: a rest at the
+  start leaves a gap before the first chord, and a rest later lets the
+  previous chord last through it, as in the authors' tables.
+* **Mode** (the ``.har`` has none): a chord is in minor when the melody's
+  mode token in force at that point lowers the third (``[..b..bb]``,
+  ``[..b...b]``) in the same key, or when the tonic chord of the chord's key
+  region (a run of events in one key) is written ``i`` for longer than ``I``;
+  a region with no tonic chord takes the verdict of other regions in the same
+  key, else major. Mixolydian ``[......b]`` counts as major.
+* **Note lengths** (the corpus records onsets only): a note lasts until the
+  next onset, but at most :data:`NOTE_CAP_BEATS` beats (a beat is a quarter
+  in simple meters, a dotted quarter in 6/8, 9/8, 12/8); the rest of a longer
+  gap is a rest. In the 59,256 inter-onset intervals of the 199 melodies, 75 %
+  are at most 1 beat, 90 % at most 2 beats, 95 % at most 3.5 beats, 99 % at
+  most 7.8: the longer gaps are breaths and phrase ends (a held last note
+  rarely lasts over two beats in these songs), so capping at the 90th
+  percentile keeps every note of a running line whole and turns the gaps of
+  the longest 10 % into rests. The last note lasts to the cap or the song's
+  end.
+
+>>> from corpus_adapters.har import parse_har
+>>> from corpus_adapters.mel import parse_mel
+>>> harmony = parse_har('S: [A] R | i . bVII . | bVI | V7 |')
+>>> melody = parse_mel('[A] [OCT=4] [..b..bb] | 5.43 | 1 | | ')
+>>> song = load_song(harmony, melody, stem='toy')
+>>> [(c.symbol, str(c.offset), str(c.length), c.mode, c.root) for c in song.chords]
+[('i', '4', '2', 'minor', 9), ('bVII', '6', '2', 'minor', 7), ('bVI', '8', '4', 'minor', 5), ('V7', '12', '4', 'minor', 4)]
+>>> [(str(n.offset), str(n.length), n.midi) for n in song.notes]
+[('4', '2', 64), ('6', '1', 62), ('7', '1', 60), ('8', '2', 57)]
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+from corpus_adapters.har import HarmonyAnalysis
+from corpus_adapters.mel import MelodyTranscription
+from corpus_adapters.rock_numerals import Numeral, parse_numeral
+from corpus_adapters.tim import DownbeatTimes
+from music21_melgen.errors import CorpusFormatError
+
+__all__ = [
+    "NOTE_CAP_BEATS",
+    "UNMETERED_TIME_SIGNATURE",
+    "SongChord",
+    "SongData",
+    "SongMeasure",
+    "SongNote",
+    "load_song",
+    "music21_figure",
+    "roman_numeral",
+    "song_to_score",
+]
+
+NOTE_CAP_BEATS = 2  # longest note in beats: the 90th percentile of inter-onset intervals
+UNMETERED_TIME_SIGNATURE = "4/4"  # how long a [0] (unmetered) measure is taken to be
+
+_MAJOR_TONICS = ("C", "D-", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
+_MINOR_TONICS = ("c", "c#", "d", "e-", "e", "f", "f#", "g", "g#", "a", "b-", "b")
+
+
+@dataclass(frozen=True)
+class SongMeasure:
+    """One measure on the quarter-length axis."""
+
+    number: int  # 1-based: corpus measure 0 is measure 1
+    offset: Fraction  # quarter lengths from the song start
+    length: Fraction  # quarter lengths
+    time_signature: str  # '4/4', '12/8'; UNMETERED_TIME_SIGNATURE for [0]
+    unmetered: bool = False  # True for a [0] measure
+
+    @property
+    def beat_length(self) -> Fraction:
+        """Quarter lengths of one beat: a dotted quarter in 6/8, 9/8, 12/8, else 4/d."""
+        numerator, denominator = (int(part) for part in self.time_signature.split("/"))
+        if denominator == 8 and numerator % 3 == 0 and numerator > 3:
+            return Fraction(3, 2)
+        return Fraction(4, denominator)
+
+
+@dataclass(frozen=True)
+class SongChord:
+    """One chord event on the quarter-length axis."""
+
+    offset: Fraction
+    length: Fraction
+    symbol: str  # as written in the .har, 'V7/IV'
+    key_tonic: int  # tonic pitch class
+    mode: str  # 'major' or 'minor'
+    root: int  # absolute pitch class of the root
+    pitch_classes: frozenset[int]  # absolute pitch classes
+    measure: int  # 1-based number of the measure the chord starts in
+
+
+@dataclass(frozen=True)
+class SongNote:
+    """One melody note on the quarter-length axis; gaps between notes are rests."""
+
+    offset: Fraction
+    length: Fraction
+    midi: int
+
+
+@dataclass(frozen=True)
+class SongData:
+    """A whole song: measures, chords and (when transcribed) the melody."""
+
+    stem: str
+    analyst: str  # who made the harmony analysis ('dt', 'tdc')
+    measures: tuple[SongMeasure, ...]
+    chords: tuple[SongChord, ...]
+    notes: tuple[SongNote, ...]  # empty when the song has no melody
+    melody_analyst: str | None  # who transcribed the melody; None without melody
+
+    @property
+    def length(self) -> Fraction:
+        """Quarter lengths of the whole song."""
+        return self.measures[-1].offset + self.measures[-1].length if self.measures else Fraction(0)
+
+
+def load_song(
+    harmony: HarmonyAnalysis,
+    melody: MelodyTranscription | None = None,
+    *,
+    stem: str = "",
+    analyst: str = "",
+    melody_analyst: str | None = None,
+) -> SongData:
+    """Put an analysis and its melody on one quarter-length axis (rules in the module doc)."""
+    if harmony.measure_count == 0:
+        raise CorpusFormatError("the analysis has no measures", path=harmony.source)
+    measures = _measures(harmony)
+    axis = _Axis(measures)
+    if melody is not None and melody.measure_count > harmony.measure_count:
+        raise CorpusFormatError(
+            f"the melody has {melody.measure_count} measures, the analysis only {harmony.measure_count}",
+            path=melody.source,
+        )
+    modes = _modes(harmony, melody)
+    chords = []
+    for event, mode in zip(harmony.events, modes):
+        numeral = parse_numeral(event.symbol, source=harmony.source)
+        offset = axis.offset(event.start)
+        chords.append(
+            SongChord(
+                offset=offset,
+                length=axis.offset(event.end) - offset,
+                symbol=event.symbol,
+                key_tonic=event.key,
+                mode=mode,
+                root=(numeral.chromatic_root + event.key) % 12,
+                pitch_classes=frozenset((pc + event.key) % 12 for pc in numeral.pitch_classes),
+                measure=int(event.start) + 1,
+            )
+        )
+    notes = _notes(melody, axis) if melody is not None else ()
+    if melody is not None and melody_analyst is None:
+        melody_analyst = _analyst_of(melody.source)
+    return SongData(
+        stem=stem,
+        analyst=analyst,
+        measures=measures,
+        chords=tuple(chords),
+        notes=notes,
+        melody_analyst=melody_analyst if melody is not None else None,
+    )
+
+
+def _analyst_of(source: str) -> str | None:
+    name = source.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return name.rsplit("_", 1)[1] if "_" in name else None
+
+
+def _measures(harmony: HarmonyAnalysis) -> tuple[SongMeasure, ...]:
+    measures = []
+    offset = Fraction(0)
+    for index, meter in enumerate(harmony.meters):
+        signature = meter or UNMETERED_TIME_SIGNATURE
+        numerator, denominator = (int(part) for part in signature.split("/"))
+        length = Fraction(4 * numerator, denominator)
+        measures.append(SongMeasure(index + 1, offset, length, signature, meter is None))
+        offset += length
+    return tuple(measures)
+
+
+class _Axis:
+    """Positions in measures -> quarter lengths."""
+
+    def __init__(self, measures: tuple[SongMeasure, ...]) -> None:
+        self.measures = measures
+        self.end = measures[-1].offset + measures[-1].length
+
+    def offset(self, position: Fraction) -> Fraction:
+        index = int(position)
+        if index >= len(self.measures):
+            return self.end
+        measure = self.measures[index]
+        return measure.offset + (position - index) * measure.length
+
+
+def _modes(harmony: HarmonyAnalysis, melody: MelodyTranscription | None) -> list[str]:
+    """The mode of every chord event (rules in the module doc)."""
+    events = harmony.events
+    regions: list[list[int]] = []
+    for index, event in enumerate(events):
+        if regions and events[regions[-1][-1]].key == event.key:
+            regions[-1].append(index)
+        else:
+            regions.append([index])
+    votes: dict[int, Fraction] = {}
+    region_votes = []
+    for region in regions:
+        vote = Fraction(0)
+        for index in region:
+            numeral = parse_numeral(events[index].symbol)
+            if numeral.chromatic_root == 0 and not numeral.secondary:
+                length = events[index].end - events[index].start
+                vote += length if numeral.numeral == "i" else -length if numeral.numeral == "I" else 0
+        region_votes.append(vote)
+        key = events[region[0]].key
+        votes[key] = votes.get(key, Fraction(0)) + vote
+    modes = ["major"] * len(events)
+    for region, vote in zip(regions, region_votes):
+        key = events[region[0]].key
+        minor = vote > 0 or (vote == 0 and votes[key] > 0)
+        for index in region:
+            event = events[index]
+            melodic = melody.mode_at(event.start) if melody is not None else None
+            melodic_minor = melodic is not None and melodic.key == event.key and melodic.mode == "minor"
+            modes[index] = "minor" if minor or melodic_minor else "major"
+    return modes
+
+
+def _notes(melody: MelodyTranscription, axis: _Axis) -> tuple[SongNote, ...]:
+    """Notes with lengths: to the next onset, at most NOTE_CAP_BEATS beats."""
+    onsets = [axis.offset(note.onset) for note in melody.notes]
+    notes = []
+    for index, note in enumerate(melody.notes):
+        offset = onsets[index]
+        following = onsets[index + 1] if index + 1 < len(onsets) else axis.end
+        beat = axis.measures[min(int(note.onset), len(axis.measures) - 1)].beat_length
+        length = min(following - offset, NOTE_CAP_BEATS * beat)
+        if length > 0:
+            notes.append(SongNote(offset, length, note.midi))
+    return tuple(notes)
+
+
+def music21_figure(numeral: Numeral, mode: str) -> str:
+    """A figure music21 parses to the same root as the Rock Corpus symbol in ``mode``.
+
+    The Rock Corpus measures numerals from the major scale (``bVI`` is eight
+    semitones up in any mode); music21 reads them in the key's own scale, so
+    in minor (with the 6th and 7th taken flat) ``III``, ``VI``, ``VII`` need a
+    raised accidental and ``bIII``, ``bVI``, ``bVII`` none. The same holds
+    for an applied chord whose target is lower case (music21 reads it in a
+    minor key). Figures music21
+    does not know (``d7``, ``x7``, ``s4``, ``9``) are reduced to the triad or
+    seventh-chord inversion; :func:`roman_numeral` then sets the exact pitches.
+
+    >>> music21_figure(parse_numeral('bVIId7'), 'minor'), music21_figure(parse_numeral('viix42/V'), 'major')
+    ('VII7', 'viio42/V')
+    """
+    seventh = numeral.quality.endswith("seventh")
+    inversion = ("7", "65", "43", "42")[numeral.inversion] if seventh else ("", "6", "64", "")[numeral.inversion]
+    marker = {"diminished": "o", "diminished-seventh": "o", "half-diminished-seventh": "/o",
+              "augmented": "+", "augmented-seventh": "+"}.get(numeral.quality, "")
+    if numeral.secondary:
+        target = numeral.secondary.rstrip("0123456789ohxad")
+        # music21 reads an applied chord in the target's key, minor when lower case.
+        target_mode = "minor" if target.lstrip("b#").islower() else "major"
+        return _minor_degree(numeral.numeral, target_mode) + marker + inversion + "/" + _minor_degree(target, mode)
+    return _minor_degree(numeral.numeral, mode) + marker + inversion
+
+
+def _minor_degree(numeral: str, mode: str) -> str:
+    """Respell a major-relative numeral for music21's minor scale (6th and 7th flat)."""
+    if mode != "minor":
+        return numeral
+    bare = numeral.lstrip("b#")
+    if bare.upper() not in ("III", "VI", "VII"):
+        return numeral
+    accidental = numeral[: len(numeral) - len(bare)]
+    raised = {"b": "", "": "#", "#": "##"}[accidental]
+    return raised + bare
+
+
+# Interval names above the root by semitones, for pitches music21 cannot spell from a figure.
+_INTERVALS = {0: "P1", 1: "m9", 2: "M9", 3: "m3", 4: "M3", 5: "P4", 6: "d5", 7: "P5",
+              8: "A5", 9: "M6", 10: "m7", 11: "M7"}
+
+
+@lru_cache(maxsize=4096)
+def _prototype(symbol: str, tonic: int, mode: str):
+    """A RomanNumeral for a symbol in a key, with exactly the pitches of parse_numeral."""
+    from music21 import key, pitch, roman
+
+    numeral = parse_numeral(symbol)
+    root_pc = (numeral.chromatic_root + tonic) % 12
+    # music21 reads 6th and 7th degrees of minor keys by convention: try flat
+    # (natural minor), then by chord quality; last, the major key of the tonic,
+    # where music21 and the Rock Corpus agree on every numeral.
+    attempts = [
+        (_MINOR_TONICS if mode == "minor" else _MAJOR_TONICS, mode, roman.Minor67Default.FLAT),
+        (_MINOR_TONICS if mode == "minor" else _MAJOR_TONICS, mode, roman.Minor67Default.QUALITY),
+        (_MAJOR_TONICS, "major", roman.Minor67Default.FLAT),
+    ]
+    for tonics, figure_mode, convention in attempts:
+        figure = music21_figure(numeral, figure_mode)
+        rn = roman.RomanNumeral(figure, key.Key(tonics[tonic]), sixthMinor=convention, seventhMinor=convention)
+        if rn.root().pitchClass == root_pc:
+            break
+    else:
+        raise CorpusFormatError(f"cannot spell {symbol!r} for music21 (figure {figure!r})")
+    wanted = frozenset((pc + tonic) % 12 for pc in numeral.pitch_classes)
+    if frozenset(p.pitchClass for p in rn.pitches) != wanted:
+        root = pitch.Pitch(rn.root().name, octave=3)
+        intervals = sorted((pc - numeral.chromatic_root) % 12 for pc in numeral.pitch_classes)
+        names = dict(_INTERVALS)
+        if numeral.quality == "diminished-seventh":
+            names[9] = "d7"
+        if 3 in intervals and 4 in intervals:
+            names[3] = "A9"
+        pitches = [root.transpose(names[i]) for i in intervals]
+        bass_pc = (numeral.bass + tonic) % 12
+        pitches.sort(key=lambda p: p.ps)
+        while pitches[0].pitchClass != bass_pc:
+            pitches.append(pitches.pop(0).transpose("P8"))
+        rn.pitches = pitches
+    rn.writeAsChord = True
+    return rn
+
+
+def roman_numeral(symbol: str, tonic: int, mode: str):
+    """A new music21 ``RomanNumeral`` for a Rock Corpus symbol in a key.
+
+    Its pitch classes and root are those of :func:`parse_numeral`; built once
+    per (symbol, key) and copied.
+
+    >>> rn = roman_numeral('bVIId7', 0, 'major')
+    >>> rn.root().name, sorted(p.pitchClass for p in rn.pitches)
+    ('B-', [2, 5, 8, 10])
+    """
+    return copy.deepcopy(_prototype(symbol, tonic, mode))
+
+
+def song_to_score(song: SongData, timing: DownbeatTimes | None = None):
+    """The song as a music21 ``Score``: a harmony part and, with a melody, a melody part.
+
+    Both parts have one ``Measure`` per corpus measure (numbered from 1) with
+    a ``TimeSignature`` where the meter changes. The harmony part holds a
+    ``Key`` at every key or mode change and the chords as ``RomanNumeral``
+    objects at their offsets; a chord that crosses a barline is restated in
+    each measure it covers, tied to the previous one; the stretch before the
+    first chord is a rest. The melody part holds the notes (tied across
+    barlines) and rests, so every measure of both parts adds up to its
+    ``barDuration``. With ``timing``, each measure whose tempo differs by a
+    beat per minute or more from the previous one gets a ``MetronomeMark``
+    (quarter notes per minute, from the downbeat seconds).
+    """
+    from music21 import key, metadata, note, stream, tempo, tie
+
+    score = stream.Score()
+    score.metadata = metadata.Metadata(title=song.stem or "Rock Corpus song")
+    if song.analyst:
+        score.metadata.addContributor(metadata.Contributor(role="analyst", name=song.analyst))
+    parts = [("Harmony", _chord_spans(song))]
+    if song.notes:
+        parts.append(("Melody", [(n.offset, n.length, n.midi) for n in song.notes]))
+    for name, spans in parts:
+        part = stream.Part(id=name)
+        part.partName = name
+        index = 0
+        previous_signature = None
+        previous_key = None
+        previous_bpm = None
+        for measure_info in song.measures:
+            measure = stream.Measure(number=measure_info.number)
+            if measure_info.time_signature != previous_signature:
+                measure.timeSignature = _time_signature(measure_info.time_signature)
+                previous_signature = measure_info.time_signature
+            if timing is not None and name == "Harmony":
+                bpm = _tempo(timing, measure_info)
+                if bpm is not None and (previous_bpm is None or abs(bpm - previous_bpm) >= 1):
+                    measure.insert(0, tempo.MetronomeMark(number=round(bpm, 1)))
+                    previous_bpm = bpm
+            start, end = measure_info.offset, measure_info.offset + measure_info.length
+            while index < len(spans) and spans[index][0] + spans[index][1] <= start:
+                index += 1
+            cursor = start
+            position = index
+            elements = []
+            while position < len(spans) and spans[position][0] < end:
+                span_start, span_length, content = spans[position]
+                span_end = span_start + span_length
+                if span_start > cursor:
+                    elements.append((cursor, note.Rest(quarterLength=span_start - cursor)))
+                    cursor = span_start
+                piece_end = min(span_end, end)
+                element = _element(content, name)
+                if name == "Harmony" and content[1] != previous_key:
+                    elements.append((cursor, key.Key(
+                        (_MINOR_TONICS if content[1][1] == "minor" else _MAJOR_TONICS)[content[1][0]])))
+                    previous_key = content[1]
+                element.quarterLength = piece_end - cursor
+                if span_start < start or span_end > end:
+                    kind = "start" if span_start >= start else "stop" if span_end <= end else "continue"
+                    element.tie = tie.Tie(kind)
+                elements.append((cursor, element))
+                cursor = piece_end
+                if span_end > end:
+                    break
+                position += 1
+            if cursor < end:
+                elements.append((cursor, note.Rest(quarterLength=end - cursor)))
+            for offset, element in elements:
+                measure.insert(offset - start, element)
+            part.append(measure)
+        score.insert(0, part)
+    return score
+
+
+def _chord_spans(song: SongData) -> list[tuple[Fraction, Fraction, tuple]]:
+    return [(c.offset, c.length, (c.symbol, (c.key_tonic, c.mode))) for c in song.chords]
+
+
+def _element(content, part_name: str):
+    from music21 import note
+
+    if part_name == "Harmony":
+        symbol, (tonic, mode) = content
+        return roman_numeral(symbol, tonic, mode)
+    return note.Note(content)
+
+
+@lru_cache(maxsize=64)
+def _time_signature_prototype(text: str):
+    from music21 import meter
+
+    return meter.TimeSignature(text)
+
+
+def _time_signature(text: str):
+    return copy.deepcopy(_time_signature_prototype(text))
+
+
+def _tempo(timing: DownbeatTimes, measure: SongMeasure) -> float | None:
+    index = measure.number - 1
+    if index + 1 >= len(timing.seconds):
+        return None
+    seconds = timing.seconds[index + 1] - timing.seconds[index]
+    return float(measure.length) * 60.0 / seconds if seconds > 0 else None
