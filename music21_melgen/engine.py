@@ -31,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from music21 import chord, converter, harmony, key, note, stream
+from music21 import chord, converter, harmony, key, metadata, note, stream
 from music21.musicxml import m21ToXml
 
 from music21_melgen.errors import GenerationError, MelgenError, OutputError, ScoreError
@@ -150,8 +150,10 @@ def read_score(path: str | os.PathLike) -> stream.Score:
     if not isinstance(parsed, stream.Score):
         score = stream.Score()
         score.insert(0, parsed)
-        score.filePath = parsed.filePath
         parsed = score
+    if parsed.metadata is None:
+        parsed.metadata = metadata.Metadata()
+    parsed.metadata.filePath = str(source)
     return parsed
 
 
@@ -494,16 +496,21 @@ def _midi_bytes(score: stream.Score, timeline: ChordTimeline | None) -> bytes:
 
 
 def _chord_part(timeline: ChordTimeline, instrument: Any) -> stream.Part:
+    """The timeline's chords as block chords (root position from C3), struck again each measure."""
     part = stream.Part()
     part.partName = "Chords (melgen)"
     part.insert(0, instrument.Piano())
-    for span in timeline.chords:
-        if span.root is None:
-            continue
-        pitches = sorted({48 + (pc - span.root) % 12 + span.root % 12 for pc in span.pitch_classes})
-        block = chord.Chord(pitches)
-        block.quarterLength = span.length
-        part.insert(span.offset, block)
+    for bar in timeline.measures:
+        measure = stream.Measure(number=bar.number)
+        bar_end = bar.offset + bar.length
+        for span in timeline.chords:
+            start, stop = max(span.offset, bar.offset), min(span.end, bar_end)
+            if span.root is None or stop <= start:
+                continue
+            block = chord.Chord(sorted({48 + span.root + (pc - span.root) % 12 for pc in span.pitch_classes}))
+            block.quarterLength = stop - start
+            measure.insert(start - bar.offset, block)
+        part.insert(bar.offset, measure)
     return part
 
 

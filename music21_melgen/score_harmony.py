@@ -201,10 +201,10 @@ def describe_score(score: stream.Stream) -> str:
     >>> describe_score(stream.Score())
     'the score'
     """
-    path = getattr(score, "filePath", None)
+    meta = score.metadata
+    path = getattr(score, "filePath", None) or (meta.filePath if meta is not None else None)
     if path:
         return str(path)
-    meta = score.metadata
     if meta is not None and meta.title:
         return f"score {meta.title!r}"
     return "the score"
