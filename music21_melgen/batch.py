@@ -50,18 +50,24 @@ worker count, the order of work or which other inputs share the batch.
 ``ok``/``skipped`` line about it names another seed or another model hash
 (then it is generated again); ``overwrite=True`` regenerates everything. This
 rule counts an output without any manifest line as done: a run killed between
-writing an output and appending its line loses nothing. Outputs are written
-to a hidden temporary file in their own folder (``.NAME.HOST-PID-XXXX.melgen-
-tmp.EXT``) and renamed into place with ``os.replace``, so a run killed at any
-moment (``kill -9`` included) leaves complete outputs or nothing under the
-output's name; temporary files of dead processes of this host are removed by
-the next run, and are never taken for outputs or inputs.
+writing an output and appending its line loses nothing. Each output is written
+in a private hidden folder beside it (``.melgen-tmp.HOST-PID-XXXXXXXX``) and
+renamed into place with ``os.replace``, so a run killed at any moment
+(``kill -9`` included) leaves complete outputs or nothing under an output's
+name; the next run deletes the folders of dead processes of this host, and
+such folders are never searched for inputs.
 
-**Workers.** ``jobs=N`` runs a pool of ``N`` processes (the ``spawn`` start
-method: torch and ``fork`` do not mix). Each worker imports the package (which
+**Identical bytes.** MusicXML from music21 holds random part and instrument
+ids and the day of writing (``<encoding-date>``), an ``.mxl`` archive the time.
+The batch numbers the ids (``P1``, ``I1``, ...), drops the optional encoding
+date and gives archive members a fixed time, so equal seeds give
+byte-identical files whatever the day, the worker or the machine.
+
+**Workers.** ``jobs=1`` works in the calling process. ``jobs=N`` runs a pool
+of ``N`` processes (the ``spawn`` start method: torch and ``fork`` do not mix). Each worker imports the package (which
 registers the converters: the registry is per process), limits torch to one
-thread (``N`` single-threaded workers use ``N`` cores, and the arithmetic, so
-the result, is the same in every worker) and loads the model once. A worker
+thread (``N`` single-threaded workers share ``N`` cores without contention)
+and loads the model once. A worker
 that dies (killed, out of memory) breaks the pool: the pool is restarted, the
 songs it was working on are retried one at a time, and a song that kills its
 worker even alone is recorded as failed. ``scheduler="tcp://HOST:PORT"`` (or a
@@ -83,9 +89,11 @@ import multiprocessing
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import time
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -94,7 +102,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from music21_melgen.errors import CheckpointError, MelgenError, OutputError, ScoreError
+from music21_melgen.errors import CheckpointError, GenerationError, MelgenError, OutputError, ScoreError
 
 __all__ = [
     "INPUT_EXTENSIONS",
@@ -135,8 +143,8 @@ STATUSES = ("ok", "skipped", "failed")
 
 _PIPE_BUF = 4096  # POSIX minimum atomic pipe write; a manifest line stays below it
 _KILL_TOKEN_VARIABLE = "MELGEN_BATCH_KILL_TOKEN"
-_TEMP_MARK = ".melgen-tmp"
-_TEMP_PATTERN = re.compile(r"^\..+\.(?P<host>[^./]+)-(?P<pid>\d+)-[0-9a-f]+\.melgen-tmp(\.\w+)?$")
+_TEMP_MARK = ".melgen-tmp"  # a private folder beside an output: .melgen-tmp.HOST-PID-XXXXXXXX
+_TEMP_PATTERN = re.compile(r"^\.melgen-tmp\.(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]+$")
 _GLOB_CHARACTERS = frozenset("*?[")
 
 
@@ -430,6 +438,7 @@ def run_batch(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise MelgenError(f"jobs must be a positive whole number, got {jobs!r}")
     started = time.perf_counter()
+    _check_controls(controls)
     items = plan_batch(inputs, out_dir, format=format, seed=seed)
     fingerprint = model_hash(model)
     model_argument = _model_argument(model)
@@ -471,15 +480,37 @@ def run_batch(
         tasks = [_Task(str(item.source), str(item.output), item.seed, model_argument, dict(controls)) for item in to_do]
         by_task = dict(zip(tasks, to_do))
         try:
-            if not tasks:
-                pass
-            elif scheduler is not None:
-                _run_on_dask(scheduler, tasks, lambda task, outcome: finish(by_task[task], outcome))
-            else:
-                _run_on_pool(jobs, model_argument, tasks, lambda task, outcome: finish(by_task[task], outcome))
+            _dispatch(tasks, jobs, scheduler, model_argument, lambda task, outcome: finish(by_task[task], outcome))
         finally:
             bar.close()
     return BatchReport(out, manifest, [results[item] for item in items], time.perf_counter() - started)
+
+
+def _check_controls(controls: Mapping[str, Any]) -> None:
+    """Raise GenerationError now for sampling controls every song would reject."""
+    from dataclasses import fields
+
+    from music21_melgen.sampling import SamplingControls
+
+    known = {f.name for f in fields(SamplingControls)} - {"seed"}
+    unknown = sorted(set(controls) - known)
+    if unknown:
+        raise GenerationError(f"unknown sampling control(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    SamplingControls(**{name: tuple(value) if isinstance(value, list) else value for name, value in controls.items()})
+
+
+def _dispatch(tasks: list[_Task], jobs: int, scheduler: Any, model: str, finish: _Finish) -> None:
+    """Run the tasks where the caller asked: Dask, this process, or a pool."""
+    if not tasks:
+        return
+    if scheduler is not None:
+        _run_on_dask(scheduler, tasks, finish)
+    elif jobs == 1:
+        _prepare(model, one_thread=False)
+        for task in tasks:
+            finish(task, _run_task(task))
+    else:
+        _run_on_pool(jobs, model, tasks, finish)
 
 
 # --- planning helpers ------------------------------------------------------
@@ -545,24 +576,23 @@ def _prepare_out_dir(out: Path, manifest: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         os.close(descriptor)
-        probe = out / f".probe.{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}{_TEMP_MARK}"
-        probe.touch()
-        probe.unlink()
+        probe = out / f"{_TEMP_MARK}.{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
+        probe.mkdir()
+        probe.rmdir()
     except OSError as error:
         raise OutputError(f"{out}: cannot write to the output folder: {error.strerror or error}") from None
 
 
 def _remove_dead_temp_files(out: Path) -> None:
-    """Delete temporary files left by killed processes of this host."""
+    """Delete the temporary folders left by killed processes of this host."""
     host = socket.gethostname()
-    for directory, _, files in os.walk(out):
-        for name in files:
+    for directory, subfolders, _ in os.walk(out):
+        for name in list(subfolders):
             match = _TEMP_PATTERN.match(name)
-            if match and match["host"] == host and not _process_alive(int(match["pid"])):
-                try:
-                    os.unlink(os.path.join(directory, name))
-                except OSError:
-                    pass
+            if match:
+                subfolders.remove(name)
+                if match["host"] == host and not _process_alive(int(match["pid"])):
+                    shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
 
 
 def _process_alive(pid: int) -> bool:
@@ -667,30 +697,38 @@ class _Outcome:
     peak_rss_mb: float | None
 
 
-_worker_ready: str | None = None  # model loaded in this process, once ready
-_worker_error: str | None = None  # why this worker could not get ready
+_worker_error: str | None = None  # why this process could not get ready to generate
 _in_worker = False  # True in pool and Dask workers (the kill hook works only there)
 
 
 def _init_worker(model: str) -> None:
-    """Get a worker process ready: package imported, one torch thread, model loaded."""
-    global _worker_ready, _worker_error, _in_worker
+    """Get a pool or Dask worker ready: package imported, one torch thread, model loaded."""
+    global _in_worker
     _in_worker = True
-    if _worker_ready == model:
-        return
-    try:
-        import torch
+    _prepare(model, one_thread=True)
 
+
+def _prepare(model: str, *, one_thread: bool) -> None:
+    """Register the converters and load the model (cached per process); note any failure.
+
+    A worker that cannot load the model reports it as each task's error
+    rather than dying, so the batch records why instead of retrying forever.
+    """
+    global _worker_error
+    try:
         import music21_melgen
         from music21_melgen import engine
 
         music21_melgen.register()
-        torch.set_num_threads(1)
+        if one_thread:
+            import torch
+
+            torch.set_num_threads(1)
         engine.load_model(model)
-        _worker_ready, _worker_error = model, None
+        _worker_error = None
     except MelgenError as error:
         _worker_error = str(error)
-    except Exception as error:  # a worker reports, never dies, on a bad model
+    except Exception as error:
         _worker_error = f"{type(error).__name__}: {error}"
 
 
@@ -706,15 +744,16 @@ def _run_task(task: _Task) -> _Outcome:
 
 
 def _generate(task: _Task) -> str | None:
+    """Write one output through a private temporary folder beside it; the error, if any."""
     from music21_melgen import engine
 
     output = Path(task.output)
-    temporary = output.with_name(
-        f".{output.name}.{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}{_TEMP_MARK}{output.suffix}"
-    )
+    scratch = output.parent / f"{_TEMP_MARK}.{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
+        scratch.mkdir(parents=True)
+        temporary = scratch / output.name  # same name: an .mxl names its inner file after it
         engine.generate_file(task.source, temporary, seed=task.seed, model=task.model, **task.controls)
+        _make_deterministic(temporary)
         os.replace(temporary, output)
     except MelgenError as error:
         return str(error)
@@ -723,12 +762,64 @@ def _generate(task: _Task) -> str | None:
     except Exception as error:  # a library bug on one song must not end the batch
         return f"{type(error).__name__}: {error}"
     finally:
-        if temporary.exists():
-            try:
-                temporary.unlink()
-            except OSError:
-                pass
+        shutil.rmtree(scratch, ignore_errors=True)
     return None
+
+
+def _make_deterministic(path: Path) -> None:
+    """Rewrite a MusicXML or MXL output so that equal music gives equal bytes.
+
+    music21 names parts and instruments with random MD5 ids and stamps the
+    day in ``<encoding-date>``; an MXL archive also stamps its members with the
+    time. Ids become ``P1``, ``P2`` ... / ``I1`` ... in order of appearance,
+    the (optional) encoding date goes, archive members get a fixed time.
+    MIDI files hold no such thing and are left as they are.
+    """
+    suffix = path.suffix.lower()
+    if suffix in (".musicxml", ".xml"):
+        path.write_bytes(_deterministic_musicxml(path.read_bytes()))
+    elif suffix == ".mxl":
+        with zipfile.ZipFile(path) as archive:
+            members = [(info, archive.read(info)) for info in archive.infolist()]
+        with zipfile.ZipFile(path, "w") as archive:
+            for info, data in members:
+                if info.filename.lower().endswith((".musicxml", ".xml")) and not info.filename.startswith("META-INF/"):
+                    data = _deterministic_musicxml(data)
+                fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                fixed.compress_type = info.compress_type
+                fixed.external_attr = info.external_attr
+                archive.writestr(fixed, data)
+
+
+_RANDOM_ID = re.compile(rb'id="([PI])([0-9a-f]{32})"')
+_ENCODING_DATE = re.compile(rb"[ \t]*<encoding-date>[^<]*</encoding-date>\r?\n?")
+
+
+def _deterministic_musicxml(data: bytes) -> bytes:
+    """MusicXML bytes with music21's random ids numbered and the encoding date removed.
+
+    >>> xml = (b'<encoding>\\n  <encoding-date>2024-01-31</encoding-date>\\n</encoding>'
+    ...        b'<score-part id="P' + b'a' * 32 + b'"/><part id="P' + b'a' * 32 + b'"/>'
+    ...        b'<x id="P1"/><y id="P' + b'b' * 32 + b'"/>')
+    >>> print(_deterministic_musicxml(xml).decode())
+    <encoding>
+    </encoding><score-part id="P2"/><part id="P2"/><x id="P1"/><y id="P3"/>
+    """
+    names: dict[bytes, bytes] = {}
+    counters = {b"P": 0, b"I": 0}
+
+    def rename(match: re.Match[bytes]) -> bytes:
+        letter, token = match[1], match[1] + match[2]
+        if token not in names:
+            while True:
+                counters[letter] += 1
+                candidate = letter + str(counters[letter]).encode()
+                if b'id="' + candidate + b'"' not in data:
+                    break
+            names[token] = candidate
+        return b'id="' + names[token] + b'"'
+
+    return _ENCODING_DATE.sub(b"", _RANDOM_ID.sub(rename, data))
 
 
 def _maybe_die_for_test() -> None:
@@ -759,54 +850,70 @@ def _run_on_pool(jobs: int, model: str, tasks: list[_Task], finish: _Finish) -> 
 
     At most ``jobs`` tasks are in flight, so when the pool breaks, the tasks in
     flight are the ones that may have killed it: each is retried alone, and
-    one that breaks the pool alone is recorded as failed.
+    one that breaks the pool alone is recorded as failed. A pool that breaks
+    again and again with nothing done in between (workers that cannot even
+    start) fails what is left.
     """
     pending = deque(tasks)
     suspects: deque[_Task] = deque()
-    pool = _new_pool(jobs, model)
     in_flight: dict[Future[_Outcome], _Task] = {}
-    alone = False
+    alone = False  # the one task in flight is a suspect, run alone
+    fruitless_restarts = 0
+    pool = _new_pool(jobs, model)
     try:
         while pending or suspects or in_flight:
-            if suspects and not in_flight:
-                task = suspects.popleft()
-                in_flight[pool.submit(_run_task, task)] = task
-                alone = True
-            while pending and not alone and not suspects and len(in_flight) < jobs:
-                task = pending.popleft()
-                in_flight[pool.submit(_run_task, task)] = task
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = False
-            for future in done:
-                task = in_flight.pop(future)
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    in_flight[future] = task
-                    continue
-                finish(task, outcome)
+            try:
+                if suspects and not in_flight:
+                    future = pool.submit(_run_task, suspects[0])  # raises if broken: keep the task
+                    in_flight[future] = suspects.popleft()
+                    alone = True
+                while pending and not alone and not suspects and len(in_flight) < jobs:
+                    future = pool.submit(_run_task, pending[0])
+                    in_flight[future] = pending.popleft()
+            except BrokenProcessPool:
+                broken = True
             if not broken:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        broken = True
+                    else:
+                        finish(in_flight.pop(future), _outcome_of(future))
+                        fruitless_restarts = 0
                 if not in_flight:
                     alone = False
+            if not broken:
                 continue
             wait(in_flight)
             for future, task in in_flight.items():
-                try:
-                    finish(task, future.result())
-                    continue
-                except BrokenProcessPool:
-                    pass
-                if alone:
+                if not isinstance(future.exception(), BrokenProcessPool):
+                    finish(task, _outcome_of(future))
+                elif alone:
                     finish(task, _Outcome("the worker process died (killed or out of memory)", 0.0, None))
                 else:
                     suspects.append(task)
             in_flight.clear()
             alone = False
             pool.shutdown(wait=True, cancel_futures=True)
+            fruitless_restarts += 1
+            if fruitless_restarts > 3:
+                for task in [*suspects, *pending]:
+                    finish(task, _Outcome("the worker processes keep dying before any work is done", 0.0, None))
+                suspects.clear()
+                pending.clear()
+                break
             pool = _new_pool(jobs, model)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome_of(future: Future[_Outcome]) -> _Outcome:
+    """The outcome a finished future holds, or a failure saying why it holds none."""
+    error = future.exception()
+    if error is None:
+        return future.result()
+    return _Outcome(f"the task could not run: {type(error).__name__}: {error}", 0.0, None)
 
 
 def _new_pool(jobs: int, model: str) -> ProcessPoolExecutor:

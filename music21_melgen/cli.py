@@ -19,6 +19,7 @@ from music21_melgen.errors import MelgenError
 # Subcommand modules, in the order ``melgen --help`` lists them.
 COMMANDS = (
     "generate",
+    "batch",
     "evaluate",
 )
 

@@ -1,0 +1,96 @@
+"""``melgen batch``: a melody for every score of a corpus (see ``music21_melgen.batch``).
+
+Exit status: 0 when every input was written or already there, 1 when any
+input failed (each is in the manifest and the summary), 2 for bad arguments
+or an output folder that cannot be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Attach ``batch`` to the ``melgen`` subcommands."""
+    from music21_melgen.batch import INPUT_EXTENSIONS, MANIFEST_NAME, OUTPUT_FORMATS
+
+    parser = subparsers.add_parser(
+        "batch",
+        help="generate a melody for every score of a corpus, locally or on a Dask cluster",
+        description=(
+            "Generate a melody for every input and write one output score each into OUT_DIR, "
+            f"with a manifest ({MANIFEST_NAME}, one JSON line per input). Outputs already "
+            "there are skipped, so re-running after an interruption resumes. Folders are "
+            "searched recursively for: " + " ".join(INPUT_EXTENSIONS) + "."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="score files, folders or glob patterns (quote them)")
+    parser.add_argument("-o", "--out-dir", required=True, metavar="OUT_DIR", help="output folder (created if missing)")
+    parser.add_argument(
+        "-j", "--jobs", type=_positive_int, default=1, metavar="N",
+        help="worker processes on this machine (default 1; ignored with --scheduler)",
+    )
+    parser.add_argument(
+        "--format", choices=tuple(OUTPUT_FORMATS), default="musicxml",
+        help="output format (default musicxml)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the 'dask' extra; "
+        "workers must see the same paths)",
+    )
+    parser.add_argument(
+        "--seed", type=_non_negative_int, default=0,
+        help="base seed; each song's seed derives from it and the song's path (default 0)",
+    )
+    parser.add_argument(
+        "--model", default="default",
+        help="bundled model name (default, seed) or a checkpoint folder (default: default)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="regenerate outputs that are already there",
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="hide the progress bar",
+    )
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the batch the arguments describe; print the summary; return the exit status."""
+    from music21_melgen.batch import run_batch
+
+    report = run_batch(
+        args.inputs,
+        args.out_dir,
+        jobs=args.jobs,
+        format=args.format,
+        scheduler=args.scheduler,
+        seed=args.seed,
+        model=args.model,
+        overwrite=args.overwrite,
+        progress=args.progress,
+    )
+    print(report.summary())
+    return 0 if report.success else 1
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+    return value
