@@ -65,6 +65,7 @@ __all__ = [
     "SongData",
     "SongMeasure",
     "SongNote",
+    "load_melody",
     "load_song",
     "music21_figure",
     "roman_numeral",
@@ -130,6 +131,9 @@ class SongData:
     chords: tuple[SongChord, ...]
     notes: tuple[SongNote, ...]  # empty when the song has no melody
     melody_analyst: str | None  # who transcribed the melody; None without melody
+    # Key changes (offset, tonic pitch class, 'major'|'minor'), the first at the first chord
+    # (or note); from the chords' keys and modes, or the melody's tokens without harmony.
+    keys: tuple[tuple[Fraction, int, str], ...] = ()
 
     @property
     def length(self) -> Fraction:
@@ -148,7 +152,7 @@ def load_song(
     """Put an analysis and its melody on one quarter-length axis (rules in the module doc)."""
     if harmony.measure_count == 0:
         raise CorpusFormatError("the analysis has no measures", path=harmony.source)
-    measures = _measures(harmony)
+    measures = _measures(harmony.meters)
     axis = _Axis(measures)
     if melody is not None and melody.measure_count > harmony.measure_count:
         raise CorpusFormatError(
@@ -175,6 +179,10 @@ def load_song(
     notes = _notes(melody, axis) if melody is not None else ()
     if melody is not None and melody_analyst is None:
         melody_analyst = _analyst_of(melody.source)
+    keys = []
+    for chord in chords:
+        if not keys or keys[-1][1:] != (chord.key_tonic, chord.mode):
+            keys.append((chord.offset, chord.key_tonic, chord.mode))
     return SongData(
         stem=stem,
         analyst=analyst,
@@ -182,6 +190,31 @@ def load_song(
         chords=tuple(chords),
         notes=notes,
         melody_analyst=melody_analyst if melody is not None else None,
+        keys=tuple(keys),
+    )
+
+
+def load_melody(melody: MelodyTranscription, *, stem: str = "", analyst: str | None = None) -> SongData:
+    """A melody alone as a song: measures from its own meters, keys from its tokens, no chords."""
+    if melody.measure_count == 0:
+        raise CorpusFormatError("the melody has no measures", path=melody.source)
+    measures = _measures(melody.meters)
+    axis = _Axis(measures)
+    keys = []
+    for change in melody.modes:
+        entry = (axis.offset(change.position), change.key, change.mode)
+        if keys and keys[-1][0] == entry[0]:
+            keys.pop()
+        if not keys or keys[-1][1:] != entry[1:]:
+            keys.append(entry)
+    return SongData(
+        stem=stem,
+        analyst="",
+        measures=measures,
+        chords=(),
+        notes=_notes(melody, axis),
+        melody_analyst=analyst if analyst is not None else _analyst_of(melody.source),
+        keys=tuple(keys),
     )
 
 
@@ -190,10 +223,10 @@ def _analyst_of(source: str) -> str | None:
     return name.rsplit("_", 1)[1] if "_" in name else None
 
 
-def _measures(harmony: HarmonyAnalysis) -> tuple[SongMeasure, ...]:
+def _measures(meters: tuple[str | None, ...]) -> tuple[SongMeasure, ...]:
     measures = []
     offset = Fraction(0)
-    for index, meter in enumerate(harmony.meters):
+    for index, meter in enumerate(meters):
         signature = meter or UNMETERED_TIME_SIGNATURE
         numerator, denominator = (int(part) for part in signature.split("/"))
         length = Fraction(4 * numerator, denominator)
@@ -353,28 +386,42 @@ def roman_numeral(symbol: str, tonic: int, mode: str):
     """A new music21 ``RomanNumeral`` for a Rock Corpus symbol in a key.
 
     Its pitch classes and root are those of :func:`parse_numeral`; built once
-    per (symbol, key) and copied.
+    per (symbol, key) and copied, the copies sharing their ``Key`` objects.
 
     >>> rn = roman_numeral('bVIId7', 0, 'major')
     >>> rn.root().name, sorted(p.pitchClass for p in rn.pitches)
     ('B-', [2, 5, 8, 10])
     """
-    return copy.deepcopy(_prototype(symbol, tonic, mode))
+    prototype = _prototype(symbol, tonic, mode)
+    # The key, the applied chord and the figured-bass notation are shared, not
+    # copied: deep-copying them is 90 % of the cost and nothing edits them.
+    shared = (prototype._scale, prototype.secondaryRomanNumeralKey,
+              prototype.secondaryRomanNumeral, prototype.figuresNotationObj)
+    return copy.deepcopy(prototype, {id(item): item for item in shared if item is not None})
 
 
 def song_to_score(song: SongData, timing: DownbeatTimes | None = None):
-    """The song as a music21 ``Score``: a harmony part and, with a melody, a melody part.
+    """The song as a music21 ``Score``: a harmony part and/or a melody part.
 
-    Both parts have one ``Measure`` per corpus measure (numbered from 1) with
-    a ``TimeSignature`` where the meter changes. The harmony part holds a
-    ``Key`` at every key or mode change and the chords as ``RomanNumeral``
-    objects at their offsets; a chord that crosses a barline is restated in
-    each measure it covers, tied to the previous one; the stretch before the
-    first chord is a rest. The melody part holds the notes (tied across
-    barlines) and rests, so every measure of both parts adds up to its
+    Each part has one ``Measure`` per corpus measure (numbered from 1) with a
+    ``TimeSignature`` where the meter changes; the first part holds a ``Key``
+    at every key or mode change. The harmony part (present when the song has
+    chords) holds the chords as ``RomanNumeral`` objects at their offsets; a
+    chord that crosses a barline is restated in each measure it covers, tied
+    to the previous one, and the stretch before the first chord is a rest. The
+    melody part (present when the song has notes) holds the notes, tied
+    across barlines, and rests, so every measure of every part adds up to its
     ``barDuration``. With ``timing``, each measure whose tempo differs by a
     beat per minute or more from the previous one gets a ``MetronomeMark``
     (quarter notes per minute, from the downbeat seconds).
+
+    >>> from corpus_adapters.har import parse_har
+    >>> score = song_to_score(load_song(parse_har('S: [Eb] [3/4] I V7/vi | vi |'), stem='toy'))
+    >>> score.parts[0].measure(1).show('text')
+    {0.0} <music21.key.Key of E- major>
+    {0.0} <music21.meter.TimeSignature 3/4>
+    {0.0} <music21.roman.RomanNumeral I in E- major>
+    {1.5} <music21.roman.RomanNumeral V7/vi in E- major>
     """
     from music21 import key, metadata, note, stream, tempo, tie
 
@@ -382,73 +429,59 @@ def song_to_score(song: SongData, timing: DownbeatTimes | None = None):
     score.metadata = metadata.Metadata(title=song.stem or "Rock Corpus song")
     if song.analyst:
         score.metadata.addContributor(metadata.Contributor(role="analyst", name=song.analyst))
-    parts = [("Harmony", _chord_spans(song))]
+    parts = []
+    if song.chords:
+        parts.append(("Harmony", [(c.offset, c.length, (c.symbol, c.key_tonic, c.mode)) for c in song.chords]))
     if song.notes:
         parts.append(("Melody", [(n.offset, n.length, n.midi) for n in song.notes]))
-    for name, spans in parts:
+    for part_index, (name, spans) in enumerate(parts):
         part = stream.Part(id=name)
         part.partName = name
+        keys = list(song.keys) if part_index == 0 else []
         index = 0
         previous_signature = None
-        previous_key = None
         previous_bpm = None
         for measure_info in song.measures:
             measure = stream.Measure(number=measure_info.number)
             if measure_info.time_signature != previous_signature:
                 measure.timeSignature = _time_signature(measure_info.time_signature)
                 previous_signature = measure_info.time_signature
-            if timing is not None and name == "Harmony":
+            if timing is not None and part_index == 0:
                 bpm = _tempo(timing, measure_info)
                 if bpm is not None and (previous_bpm is None or abs(bpm - previous_bpm) >= 1):
                     measure.insert(0, tempo.MetronomeMark(number=round(bpm, 1)))
                     previous_bpm = bpm
             start, end = measure_info.offset, measure_info.offset + measure_info.length
+            while keys and keys[0][0] < end:
+                offset, tonic, mode = keys.pop(0)
+                tonic_name = (_MINOR_TONICS if mode == "minor" else _MAJOR_TONICS)[tonic]
+                measure.insert(max(offset - start, Fraction(0)), key.Key(tonic_name))
             while index < len(spans) and spans[index][0] + spans[index][1] <= start:
                 index += 1
             cursor = start
             position = index
-            elements = []
             while position < len(spans) and spans[position][0] < end:
                 span_start, span_length, content = spans[position]
                 span_end = span_start + span_length
                 if span_start > cursor:
-                    elements.append((cursor, note.Rest(quarterLength=span_start - cursor)))
+                    measure.insert(cursor - start, note.Rest(quarterLength=span_start - cursor))
                     cursor = span_start
                 piece_end = min(span_end, end)
-                element = _element(content, name)
-                if name == "Harmony" and content[1] != previous_key:
-                    elements.append((cursor, key.Key(
-                        (_MINOR_TONICS if content[1][1] == "minor" else _MAJOR_TONICS)[content[1][0]])))
-                    previous_key = content[1]
+                element = roman_numeral(*content) if name == "Harmony" else note.Note(content)
                 element.quarterLength = piece_end - cursor
                 if span_start < start or span_end > end:
                     kind = "start" if span_start >= start else "stop" if span_end <= end else "continue"
                     element.tie = tie.Tie(kind)
-                elements.append((cursor, element))
+                measure.insert(cursor - start, element)
                 cursor = piece_end
                 if span_end > end:
                     break
                 position += 1
             if cursor < end:
-                elements.append((cursor, note.Rest(quarterLength=end - cursor)))
-            for offset, element in elements:
-                measure.insert(offset - start, element)
+                measure.insert(cursor - start, note.Rest(quarterLength=end - cursor))
             part.append(measure)
         score.insert(0, part)
     return score
-
-
-def _chord_spans(song: SongData) -> list[tuple[Fraction, Fraction, tuple]]:
-    return [(c.offset, c.length, (c.symbol, (c.key_tonic, c.mode))) for c in song.chords]
-
-
-def _element(content, part_name: str):
-    from music21 import note
-
-    if part_name == "Harmony":
-        symbol, (tonic, mode) = content
-        return roman_numeral(symbol, tonic, mode)
-    return note.Note(content)
 
 
 @lru_cache(maxsize=64)

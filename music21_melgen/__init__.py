@@ -48,6 +48,7 @@ __version__ = "0.1.0"
 # idempotent, so importing the package twice (or in a worker) is harmless.
 _REGISTRARS = (
     "music21_melgen.accessor",
+    "music21_melgen.converters",
 )
 
 
