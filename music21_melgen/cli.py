@@ -21,6 +21,7 @@ COMMANDS = (
     "generate",
     "batch",
     "evaluate",
+    "corpus",
 )
 
 
