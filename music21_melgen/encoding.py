@@ -22,9 +22,9 @@ The default, :class:`ChordGridRepresentation` (``"chord_grid"``):
 * events ``REST``, ``HOLD`` (the sounding note goes on) and ``NOTE:k``, with
   ``k`` the MIDI pitch minus the *reference tonic*: the key's tonic placed in
   MIDI ``tonic_low .. tonic_low + 11``. ``k`` covers ``lowest_interval ..
-  highest_interval``; notes outside are folded by octaves into that range
-  (rare in the Rock Corpus: a handful of notes per thousand). Chromatic notes
-  stay as they are;
+  highest_interval`` (default −17 .. +21, chosen from the data: 99.5 % of
+  the Rock Corpus notes fall inside); notes outside are folded by octaves
+  into that range. Chromatic notes stay as they are;
 * onsets and ends are rounded to the nearest step (halves round up); when two
   notes start on one step the later one in the input wins, and a note ends at
   the latest where the next one starts.
@@ -77,8 +77,8 @@ class GridConfig:
 
     steps_per_quarter: int = 4  # grid steps per quarter note (4: a step is a sixteenth)
     tonic_low: int = 54  # the reference tonic lies in MIDI tonic_low .. tonic_low + 11
-    lowest_interval: int = -10  # lowest NOTE event, semitones from the reference tonic
-    highest_interval: int = 22  # highest NOTE event, semitones from the reference tonic
+    lowest_interval: int = -17  # lowest NOTE event, semitones from the reference tonic
+    highest_interval: int = 21  # highest NOTE event, semitones from the reference tonic
     # Upper bounds (in steps) of the buckets for "steps until the next chord";
     # anything further falls in one more bucket after the last.
     next_chord_buckets: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)

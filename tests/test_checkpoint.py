@@ -19,9 +19,9 @@ from music21_melgen.sampling import SamplingControls, generate_melody
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
 
-def timeline():
-    measures = tuple(MeasureSpan(i + 1, F(4 * i), F(4), "4/4", F(1)) for i in range(4))
-    return ChordTimeline((ChordSpan(F(0), F(16), 2, frozenset({2, 6, 9}), 2, "major", 1, "I"),), measures)
+def timeline(bars=4):
+    measures = tuple(MeasureSpan(i + 1, F(4 * i), F(4), "4/4", F(1)) for i in range(bars))
+    return ChordTimeline((ChordSpan(F(0), F(4 * bars), 2, frozenset({2, 6, 9}), 2, "major", 1, "I"),), measures)
 
 
 @pytest.fixture
@@ -125,8 +125,8 @@ def test_bundled_default_loads_and_generates():
         pytest.skip("no bundled default model yet")
     model = load_model("default")
     assert model.name == "default" and model.config["metrics"]["test_bits_per_step"] > 0
-    melody = generate_melody(model, timeline(), SamplingControls(seed=0))
-    assert melody.notes
+    melody = generate_melody(model, timeline(16), SamplingControls(seed=0))
+    assert melody.notes and all(55 <= note.midi <= 79 for note in melody.notes)
 
 
 def test_copy_of_checkpoint_loads_from_any_folder(saved, tmp_path):

@@ -7,7 +7,13 @@ harmonisation (``dt``, ``tdc``) over the same melody. A song read by
 :class:`~music21_melgen.timeline.MelodyNote` values (:func:`song_timeline`),
 then the representation encodes it. Sequences that cannot be used are counted
 by reason and reported, never dropped silently: songs with no melody notes,
-and measures the grid cannot hold (the unmetered ``[0]`` passages).
+and measures the grid cannot hold.
+
+A sequence starts at the measure of the song's first melody note: the
+instrumental intro before it is cut (harmony and melody alike), so the model
+learns that a melody begins where the chords do, not after eight bars of
+intro, which a user asking for a melody over a chord chart never wants.
+Silences later in the song (solos, breaks) stay.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from music21_melgen.encoding import Representation
+from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import MelgenError, ScoreError
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 from training.split import split_of
@@ -161,12 +167,15 @@ def load_corpus(
                 continue
             try:
                 timeline, notes = song_timeline(data)
-                events, conditioning = representation.encode(timeline, notes)
+                encoded = representation.encode_timeline(timeline)
+                events = representation.encode_melody(encoded, notes)
             except ScoreError as error:
                 reason = "a meter the grid cannot hold" if "grid" in str(error) else "unusable harmony"
                 skipped[reason].append(name)
                 continue
-            songs.append(EncodedSong(stem, analyst, events, conditioning))
+            first = int(np.flatnonzero(events != REST)[0]) if (events != REST).any() else 0
+            start = first - int(encoded.grid.step_in_measure[first])  # that measure's first step
+            songs.append(EncodedSong(stem, analyst, events[start:], encoded.conditioning[start:]))
     kept_stems = {s.stem for s in songs}
     log(f"corpus: {len(songs)} sequences from {len(kept_stems)} songs")
     for reason, names in sorted(skipped.items()):
