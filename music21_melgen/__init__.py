@@ -68,6 +68,9 @@ def register() -> None:
 _LAZY = {
     "generate": "music21_melgen.engine",
     "chords": "music21_melgen.engine",
+    "load_model": "music21_melgen.checkpoint",
+    "SamplingControls": "music21_melgen.sampling",
+    "generate_melody": "music21_melgen.sampling",
 }
 
 

@@ -20,6 +20,7 @@ from music21_melgen.errors import MelgenError
 COMMANDS = (
     "generate",
     "batch",
+    "train",
     "evaluate",
     "corpus",
 )
