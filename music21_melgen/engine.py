@@ -375,31 +375,32 @@ def _degrees(formula: str) -> dict[int, int]:
 def _schema_kind(kind: str) -> tuple[str, tuple[tuple[str, int, int], ...]]:
     """A schema kind plus ``(type, degree, alter)`` changes that spell music21's ``kind``.
 
-    The base is the schema kind sharing the most degrees with ``kind`` and
-    adding none it lacks; ``add`` alterations follow MusicXML (relative to a
-    dominant chord: a 7 with alter 0 is the minor seventh).
+    The base is the schema kind needing the fewest ``<degree>`` changes. A
+    seventh is never added (MusicXML reads an added 7 as the minor seventh,
+    music21 as the major one), so a chord with a seventh gets a base that has
+    one. ``alter`` values are relative to the base's degree, ``add`` ones to a
+    dominant chord, as MusicXML says.
     """
     target = _degrees(harmony.CHORD_TYPES[kind][0])
-    best = None
+    best: tuple[int, str, tuple[tuple[str, int, int], ...]] | None = None
     for candidate in SCHEMA_KINDS:
         if candidate not in harmony.CHORD_TYPES:
             continue
         base = _degrees(harmony.CHORD_TYPES[candidate][0])
-        if not set(base) <= set(target):
+        if 7 in target and 7 not in base:
             continue
-        score = (sum(1 for d in base if base[d] == target[d]), len(base))
-        if best is None or score > best[0]:
-            best = (score, candidate, base)
-    assert best is not None, kind  # 'major' (1,3,5) fits every triad-based kind
-    _, name, base = best
-    changes = []
-    for degree in sorted(target):
-        if degree not in base:
-            usual = -1 if degree == 7 else 0
-            changes.append(("add", degree, target[degree] - usual))
-        elif base[degree] != target[degree]:
-            changes.append(("alter", degree, target[degree] - base[degree]))
-    return name, tuple(changes)
+        changes = []
+        for degree in sorted(set(target) | set(base)):
+            if degree not in base:
+                changes.append(("add", degree, target[degree]))
+            elif degree not in target:
+                changes.append(("subtract", degree, 0))
+            elif base[degree] != target[degree]:
+                changes.append(("alter", degree, target[degree] - base[degree]))
+        if best is None or len(changes) < best[0]:
+            best = (len(changes), candidate, tuple(changes))
+    assert best is not None, kind  # 'dominant' (1,3,5,-7) is always a candidate
+    return best[1], best[2]
 
 
 def _fix_kinds(root: Any) -> None:

@@ -30,7 +30,8 @@ def test_the_readme_command_runs_on_the_bundled_model(tmp_path: Path, capsys: py
     assert main(["generate", str(EXAMPLE), "-o", str(out), "--seed", "7"]) == 0
     assert "wrote" in capsys.readouterr().out
     score = converter.parse(out, forceSource=True)
-    assert score.parts[0].partName == "Melody (melgen)" and score.parts[0].recurse().notes
+    assert score.parts[0].partName == "Melody (melgen)"
+    assert len(score.parts[0].recurse().notes) > 0
 
 
 def test_every_control_reaches_the_melody(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
