@@ -97,6 +97,7 @@ _FIGURE_RE = re.compile(
 _TARGET_FIGURE_RE = re.compile(r"(?:[ohxad]?(?:7|65|43|42|64|6|9|11)?)")
 _INVERSIONS = {"6": 1, "64": 2, "65": 1, "43": 2, "42": 3, "7": 0}
 _SEVENTH_FIGURES = frozenset({"7", "65", "43", "42"})
+_DOMINANT_FIGURES = _SEVENTH_FIGURES | {"9", "6"}  # d9 dominant ninth; d6 read as d65
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,9 @@ def _parse_cached(symbol: str) -> Numeral:
     figure_match = _FIGURE_RE.fullmatch(figure)
     if figure_match is None:
         raise _SymbolError(f"unknown figure {figure!r}")
+    kind, number = figure_match["kind"], figure_match["number"] or ""
+    if kind in ("h", "x") and number not in _SEVENTH_FIGURES or kind == "d" and number not in _DOMINANT_FIGURES:
+        raise _SymbolError(f"figure {figure!r}: {kind!r} needs a seventh-chord figure (7, 65, 43, 42)")
     target_root = 0
     secondary = ""
     if match["tnum"] is not None:
