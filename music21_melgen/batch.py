@@ -16,7 +16,9 @@ per run, with the keys
 ``seed``
     the song's own seed (see :func:`song_seed`);
 ``model_hash``
-    SHA-256 of the model's checkpoint files (see :func:`model_hash`);
+    SHA-256 of the model's weights (see :func:`model_hash`);
+``settings``
+    a short hash of the sampling controls in effect, defaults filled in;
 ``seconds``
     time spent on the input, parse to written file.
 
@@ -47,8 +49,8 @@ its path relative to the batch root, so an output does not depend on the
 worker count, the order of work or which other inputs share the batch.
 
 **Resume.** An output that exists is skipped unless the manifest's latest
-``ok``/``skipped`` line about it names another seed or another model hash
-(then it is generated again); ``overwrite=True`` regenerates everything. This
+``ok``/``skipped`` line about it names another seed, model hash or settings
+hash (then it is generated again); ``overwrite=True`` regenerates everything. This
 rule counts an output without any manifest line as done: a run killed between
 writing an output and appending its line loses nothing. Each output is written
 in a private hidden folder beside it (``.melgen-tmp.HOST-PID-XXXXXXXX``) and
@@ -99,6 +101,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +144,15 @@ MANIFEST_NAME = "manifest.jsonl"
 
 STATUSES = ("ok", "skipped", "failed")
 
+# Keywords of ``engine.generate_file`` beside the sampling controls that a batch passes on.
+_PASSED_THROUGH = ("chord_parts", "primer")
+
 _PIPE_BUF = 4096  # POSIX minimum atomic pipe write; a manifest line stays below it
 _KILL_TOKEN_VARIABLE = "MELGEN_BATCH_KILL_TOKEN"
 _TEMP_MARK = ".melgen-tmp"  # a private folder beside an output: .melgen-tmp.HOST-PID-XXXXXXXX
 _TEMP_PATTERN = re.compile(r"^\.melgen-tmp\.(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]+$")
 _GLOB_CHARACTERS = frozenset("*?[")
+_DASK_CONNECT_TIMEOUT = "20s"  # how long to try reaching a Dask scheduler
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,7 @@ class BatchResult:
     model_hash: str
     seconds: float  # parse to written file; 0 when skipped
     peak_rss_mb: float | None = None  # peak resident memory of the worker so far
+    settings: str = ""  # hash of the sampling controls in effect (see the manifest)
 
     def record(self, out_dir: Path) -> dict[str, Any]:
         """The manifest line of this result, as a JSON-ready dict."""
@@ -180,6 +188,7 @@ class BatchResult:
             "error": self.error,
             "seed": self.seed,
             "model_hash": self.model_hash,
+            "settings": self.settings,
             "seconds": round(self.seconds, 3),
         }
 
@@ -425,7 +434,9 @@ def run_batch(
     progress
         Show a progress bar on standard error.
     **controls
-        Sampling controls, passed to ``engine.generate_file``.
+        Sampling controls (``temperature``, ``top_p``, ... as ``melgen
+        generate`` takes them) and ``chord_parts`` / ``primer``, passed to
+        ``engine.generate_file`` for every song; checked before any work.
 
     Returns
     -------
@@ -438,7 +449,9 @@ def run_batch(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise MelgenError(f"jobs must be a positive whole number, got {jobs!r}")
     started = time.perf_counter()
-    _check_controls(controls)
+    settings = _settings_hash(controls)
+    if isinstance(controls.get("primer"), (str, os.PathLike)):
+        controls["primer"] = os.path.abspath(controls["primer"])  # workers may run elsewhere
     items = plan_batch(inputs, out_dir, format=format, seed=seed)
     fingerprint = model_hash(model)
     model_argument = _model_argument(model)
@@ -451,8 +464,10 @@ def run_batch(
     results: dict[BatchItem, BatchResult] = {}
     to_do: list[BatchItem] = []
     for item in items:
-        if not overwrite and _is_done(item, _relative_posix(item.output, out), fingerprint, latest):
-            results[item] = BatchResult(item.source, item.output, "skipped", None, item.seed, fingerprint, 0.0)
+        if not overwrite and _is_done(item, latest.get(_relative_posix(item.output, out)), fingerprint, settings):
+            results[item] = BatchResult(
+                item.source, item.output, "skipped", None, item.seed, fingerprint, 0.0, settings=settings
+            )
         else:
             to_do.append(item)
 
@@ -472,6 +487,7 @@ def run_batch(
                 fingerprint,
                 outcome.seconds,
                 outcome.peak_rss_mb,
+                settings,
             )
             results[item] = result
             writer.append(result.record(out))
@@ -486,17 +502,39 @@ def run_batch(
     return BatchReport(out, manifest, [results[item] for item in items], time.perf_counter() - started)
 
 
-def _check_controls(controls: Mapping[str, Any]) -> None:
-    """Raise GenerationError now for sampling controls every song would reject."""
-    from dataclasses import fields
+def _settings_hash(controls: Mapping[str, Any]) -> str:
+    """Check the sampling controls now (every song would reject bad ones); hash their effect.
+
+    The hash covers every setting with defaults filled in and numbers as
+    floats, so ``temperature=1`` and no temperature at all hash alike.
+    Raises :class:`GenerationError` for an unknown or bad control.
+    """
+    from dataclasses import asdict, fields
 
     from music21_melgen.sampling import SamplingControls
 
-    known = {f.name for f in fields(SamplingControls)} - {"seed"}
+    sampling = {f.name for f in fields(SamplingControls)} - {"seed"}
+    known = sampling | set(_PASSED_THROUGH)
     unknown = sorted(set(controls) - known)
     if unknown:
         raise GenerationError(f"unknown sampling control(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    SamplingControls(**{name: tuple(value) if isinstance(value, list) else value for name, value in controls.items()})
+    checked = SamplingControls(**{
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in controls.items()
+        if name in sampling
+    })
+    effective = {name: value for name, value in asdict(checked).items() if name != "seed"}
+    effective.update({name: controls.get(name) for name in _PASSED_THROUGH})
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, (list, tuple)):
+            return [plain(part) for part in value]
+        return value if value is None or isinstance(value, (str, bool)) else str(value)
+
+    text = json.dumps({name: plain(value) for name, value in effective.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _dispatch(tasks: list[_Task], jobs: int, scheduler: Any, model: str, finish: _Finish) -> None:
@@ -614,14 +652,17 @@ def _latest_records(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return latest
 
 
-def _is_done(item: BatchItem, key: str, fingerprint: str, latest: Mapping[str, dict[str, Any]]) -> bool:
-    """True when the output exists and no manifest line ties it to other settings."""
+def _is_done(item: BatchItem, record: Mapping[str, Any] | None, fingerprint: str, settings: str) -> bool:
+    """True when the output exists and its latest manifest line (if any) has these settings."""
     if not item.output.is_file():
         return False
-    record = latest.get(key)
     if record is None:
         return True
-    return record.get("seed") == item.seed and record.get("model_hash") == fingerprint
+    return (
+        record.get("seed") == item.seed
+        and record.get("model_hash") == fingerprint
+        and record.get("settings", settings) == settings
+    )
 
 
 class _ManifestWriter:
@@ -938,7 +979,7 @@ def _run_on_dask(scheduler: Any, tasks: list[_Task], finish: _Finish) -> None:
         client, own = scheduler, False
     else:
         try:
-            client, own = Client(str(scheduler), set_as_default=False, timeout="20s"), True
+            client, own = Client(str(scheduler), set_as_default=False, timeout=_DASK_CONNECT_TIMEOUT), True
         except (OSError, TimeoutError) as error:
             raise MelgenError(f"cannot reach the Dask scheduler {scheduler}: {error}") from None
     try:

@@ -232,6 +232,11 @@ def test_rerun_skips_done_outputs_and_redoes_stale_ones(
     third = run_batch([corpus], tmp_path, seed=6, model=model)
     assert third.ok == 4  # another seed: the manifest says the outputs are stale
     assert outputs(tmp_path) != reference
+    fourth = run_batch([corpus], tmp_path, seed=6, model=model, temperature=1, pitch_range=[55, 79])
+    assert fourth.skipped == 4  # the defaults, spelled out, are the same settings
+    assert main(["batch", str(corpus), "-o", str(tmp_path), "--seed", "6", "--model", model,
+                 "--temperature", "0.8", "--no-progress"]) == 0
+    assert [record["status"] for record in read_manifest(tmp_path / MANIFEST_NAME)[-4:]] == ["ok"] * 4
 
 
 def test_two_workers_give_the_same_bytes_and_survive_a_killed_worker(
