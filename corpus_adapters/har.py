@@ -16,6 +16,12 @@ expander does, so that the results reproduce their reference outputs:
 * the reference table merges neighbouring events with the same chromatic
   root and key into one :class:`ChordRow`.
 
+:meth:`HarmonyAnalysis.expanded_text` prints the ``exp/`` line as the
+expander does: a key before a chord whose key differs from the previous one,
+a meter after a barline when it changes, a ``.`` for a continuation, and
+nothing for a lone continuation in a measure that holds no key or meter token
+of the source (a key or meter restored at a section's end does not count).
+
 Times are in measures (every measure is 1.0 whatever its meter), as exact
 ``Fraction`` values. A measure's meter is the one in force at its closing
 barline (``None`` for ``[0]``, unmetered).
