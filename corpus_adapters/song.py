@@ -286,12 +286,12 @@ def _modes(harmony: HarmonyAnalysis, melody: MelodyTranscription | None) -> list
 def _notes(melody: MelodyTranscription, axis: _Axis) -> tuple[SongNote, ...]:
     """Notes with lengths: to the next onset, at most NOTE_CAP_BEATS beats."""
     onsets = [axis.offset(note.onset) for note in melody.notes]
+    caps = [NOTE_CAP_BEATS * measure.beat_length for measure in axis.measures]
     notes = []
     for index, note in enumerate(melody.notes):
         offset = onsets[index]
         following = onsets[index + 1] if index + 1 < len(onsets) else axis.end
-        beat = axis.measures[min(int(note.onset), len(axis.measures) - 1)].beat_length
-        length = min(following - offset, NOTE_CAP_BEATS * beat)
+        length = min(following - offset, caps[min(int(note.onset), len(caps) - 1)])
         if length > 0:
             notes.append(SongNote(offset, length, note.midi))
     return tuple(notes)
