@@ -67,9 +67,9 @@ byte-identical files whatever the day, the worker or the machine.
 
 **Workers.** ``jobs=1`` works in the calling process. ``jobs=N`` runs a pool
 of ``N`` processes (the ``spawn`` start method: torch and ``fork`` do not mix). Each worker imports the package (which
-registers the converters: the registry is per process), limits torch to one
-thread (``N`` single-threaded workers share ``N`` cores without contention)
-and loads the model once. A worker
+registers the converters: the registry is per process), runs torch and
+numpy's BLAS on one thread (``N`` single-threaded workers share ``N`` cores
+without contention) and loads the model once. A worker
 that dies (killed, out of memory) breaks the pool: the pool is restarted, the
 songs it was working on are retried one at a time, and a song that kills its
 worker even alone is recorded as failed. ``scheduler="tcp://HOST:PORT"`` (or a
@@ -100,6 +100,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -153,6 +154,7 @@ _TEMP_MARK = ".melgen-tmp"  # a private folder beside an output: .melgen-tmp.HOS
 _TEMP_PATTERN = re.compile(r"^\.melgen-tmp\.(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]+$")
 _GLOB_CHARACTERS = frozenset("*?[")
 _DASK_CONNECT_TIMEOUT = "20s"  # how long to try reaching a Dask scheduler
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ class BatchResult:
     seconds: float  # parse to written file; 0 when skipped
     peak_rss_mb: float | None = None  # peak resident memory of the worker so far
     settings: str = ""  # hash of the sampling controls in effect (see the manifest)
+    worker: str | None = None  # 'HOST:PID' of the process that generated it
 
     def record(self, out_dir: Path) -> dict[str, Any]:
         """The manifest line of this result, as a JSON-ready dict."""
@@ -488,6 +491,7 @@ def run_batch(
                 outcome.seconds,
                 outcome.peak_rss_mb,
                 settings,
+                outcome.worker,
             )
             results[item] = result
             writer.append(result.record(out))
@@ -548,7 +552,8 @@ def _dispatch(tasks: list[_Task], jobs: int, scheduler: Any, model: str, finish:
         for task in tasks:
             finish(task, _run_task(task))
     else:
-        _run_on_pool(jobs, model, tasks, finish)
+        with _one_thread_per_child():
+            _run_on_pool(jobs, model, tasks, finish)
 
 
 # --- planning helpers ------------------------------------------------------
@@ -736,6 +741,7 @@ class _Outcome:
     error: str | None
     seconds: float
     peak_rss_mb: float | None
+    worker: str | None = None  # 'HOST:PID'
 
 
 _worker_error: str | None = None  # why this process could not get ready to generate
@@ -781,7 +787,7 @@ def _run_task(task: _Task) -> _Outcome:
         _maybe_die_for_test()
         error = _generate(task)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return _Outcome(error, time.perf_counter() - started, round(peak, 1))
+    return _Outcome(error, time.perf_counter() - started, round(peak, 1), f"{socket.gethostname()}:{os.getpid()}")
 
 
 def _generate(task: _Task) -> str | None:
@@ -955,6 +961,29 @@ def _outcome_of(future: Future[_Outcome]) -> _Outcome:
     if error is None:
         return future.result()
     return _Outcome(f"the task could not run: {type(error).__name__}: {error}", 0.0, None)
+
+
+@contextmanager
+def _one_thread_per_child() -> Iterator[None]:
+    """While open, child processes start with one BLAS/OpenMP thread (unless the user chose).
+
+    numpy's BLAS reads these variables once, when a process loads it, and a
+    pool worker has loaded numpy before its initializer runs; so they are set
+    in this process's environment, which spawned workers inherit, and put back
+    afterwards. ``N`` workers with several BLAS threads each would fight over
+    ``N`` cores.
+    """
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    for name in _THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _new_pool(jobs: int, model: str) -> ProcessPoolExecutor:
