@@ -409,9 +409,10 @@ def _fix_kinds(root: Any) -> None:
 
     for kind in root.iter("kind"):
         value = (kind.text or "").strip()
-        if value in SCHEMA_KINDS or value not in harmony.CHORD_TYPES:
-            if value not in SCHEMA_KINDS:
-                kind.text = "other"
+        if value in SCHEMA_KINDS:
+            continue
+        if value not in harmony.CHORD_TYPES:
+            kind.text = "other"  # unknown to music21 too: keep the chord's text, drop the claim
             continue
         base, changes = _schema_kind(value)
         if "text" not in kind.attrib:
