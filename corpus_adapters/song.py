@@ -51,12 +51,16 @@ import copy
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from corpus_adapters.har import HarmonyAnalysis
 from corpus_adapters.mel import MelodyTranscription
 from corpus_adapters.rock_numerals import Numeral, parse_numeral
 from corpus_adapters.tim import DownbeatTimes
 from music21_melgen.errors import CorpusFormatError
+
+if TYPE_CHECKING:
+    from music21 import roman, stream
 
 __all__ = [
     "NOTE_CAP_BEATS",
@@ -342,7 +346,7 @@ _INTERVALS = {0: "P1", 1: "m9", 2: "M9", 3: "m3", 4: "M3", 5: "P4", 6: "d5", 7: 
 
 
 @lru_cache(maxsize=4096)
-def _prototype(symbol: str, tonic: int, mode: str):
+def _prototype(symbol: str, tonic: int, mode: str) -> roman.RomanNumeral:
     """A RomanNumeral for a symbol in a key, with exactly the pitches of parse_numeral."""
     from music21 import key, pitch, roman
 
@@ -382,7 +386,7 @@ def _prototype(symbol: str, tonic: int, mode: str):
     return rn
 
 
-def roman_numeral(symbol: str, tonic: int, mode: str):
+def roman_numeral(symbol: str, tonic: int, mode: str) -> roman.RomanNumeral:
     """A new music21 ``RomanNumeral`` for a Rock Corpus symbol in a key.
 
     Its pitch classes and root are those of :func:`parse_numeral`; built once
@@ -400,7 +404,7 @@ def roman_numeral(symbol: str, tonic: int, mode: str):
     return copy.deepcopy(prototype, {id(item): item for item in shared if item is not None})
 
 
-def song_to_score(song: SongData, timing: DownbeatTimes | None = None):
+def song_to_score(song: SongData, timing: DownbeatTimes | None = None) -> stream.Score:
     """The song as a music21 ``Score``: a harmony part and/or a melody part.
 
     Each part has one ``Measure`` per corpus measure (numbered from 1) with a

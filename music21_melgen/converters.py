@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from music21 import stream
 from music21.converter import registerSubConverter, subConverters
 
 __all__ = ["RockCorpusHarConverter", "RockCorpusMelConverter", "register"]
@@ -44,7 +45,8 @@ class RockCorpusHarConverter(subConverters.SubConverter):
     registerFormats = ("har", "rockcorpusharmony")
     registerInputExtensions = ("har",)
 
-    def parseData(self, dataString, number=None, *, source: str | None = None):
+    def parseData(self, dataString: str | bytes, number: int | None = None, *,
+                  source: str | None = None) -> stream.Score:
         """Expand ``.har`` text into ``self.stream``."""
         from corpus_adapters.har import parse_har
         from corpus_adapters.song import load_song, song_to_score
@@ -54,7 +56,7 @@ class RockCorpusHarConverter(subConverters.SubConverter):
         self.stream = song_to_score(load_song(harmony, stem=stem, analyst=analyst))
         return self.stream
 
-    def parseFile(self, filePath, number=None, **keywords):
+    def parseFile(self, filePath: str | Path, number: int | None = None, **keywords) -> stream.Score:
         """Read a ``.har`` file (ASCII) into ``self.stream``."""
         return self.parseData(_read(filePath), number, source=str(filePath))
 
@@ -65,7 +67,8 @@ class RockCorpusMelConverter(subConverters.SubConverter):
     registerFormats = ("mel", "rockcorpusmelody")
     registerInputExtensions = ("mel",)
 
-    def parseData(self, dataString, number=None, *, source: str | None = None):
+    def parseData(self, dataString: str | bytes, number: int | None = None, *,
+                  source: str | None = None) -> stream.Score:
         """Expand ``.mel`` text into ``self.stream``."""
         from corpus_adapters.mel import parse_mel
         from corpus_adapters.song import load_melody, song_to_score
@@ -75,12 +78,12 @@ class RockCorpusMelConverter(subConverters.SubConverter):
         self.stream = song_to_score(load_melody(melody, stem=stem, analyst=analyst or None))
         return self.stream
 
-    def parseFile(self, filePath, number=None, **keywords):
+    def parseFile(self, filePath: str | Path, number: int | None = None, **keywords) -> stream.Score:
         """Read a ``.mel`` file (ASCII) into ``self.stream``."""
         return self.parseData(_read(filePath), number, source=str(filePath))
 
 
-def _read(path) -> str:
+def _read(path: str | Path) -> str:
     from music21_melgen.errors import CorpusFormatError
 
     try:
@@ -91,7 +94,7 @@ def _read(path) -> str:
         raise CorpusFormatError(f"cannot read: {error.strerror}", path=str(path)) from None
 
 
-def _text(data, source: str | None) -> str:
+def _text(data: str | bytes, source: str | None) -> str:
     if isinstance(data, bytes):
         from music21_melgen.errors import CorpusFormatError
 
