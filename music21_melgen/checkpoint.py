@@ -58,6 +58,7 @@ BUNDLED_MODELS = ("default", "seed")  # names load_model resolves to MODELS_DIR/
 # classmethod ``from_tensors(model_config, representation, tensors, **kw)``.
 MODEL_KINDS: dict[str, tuple[str, str]] = {
     "lstm": ("music21_melgen.model", "LstmMelodyModel"),
+    "melgen_window": ("music21_melgen.seed_model", "SeedMelodyModel"),  # the seed preset
 }
 
 

@@ -163,6 +163,7 @@ class Representation:
 
     name: ClassVar[str] = ""  # key in REPRESENTATIONS, stored in checkpoints
     version: ClassVar[int] = 1  # bump when the meaning of events or conditioning changes
+    config_class: ClassVar[type] = GridConfig  # the settings class; its from_dict rebuilds a saved config
 
     def __init__(self, config: GridConfig | None = None) -> None:
         self.config = config if config is not None else GridConfig()
@@ -480,7 +481,7 @@ def representation_from_dict(data: dict[str, Any]) -> Representation:
     config = data.get("config")
     if not isinstance(config, dict):
         raise ModelError(f"representation {name!r} has no config object")
-    representation = cls(GridConfig.from_dict(config))
+    representation = cls(cls.config_class.from_dict(config))
     if data.get("vocabulary") != list(representation.vocabulary):
         raise ModelError(f"representation {name!r}: stored vocabulary does not match its config")
     return representation

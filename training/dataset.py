@@ -167,6 +167,9 @@ def load_corpus(
                 continue
             try:
                 timeline, notes = song_timeline(data)
+                if not isinstance(representation, Representation):  # the seed's MelGen tokens: encode() is the sequence
+                    songs.append(EncodedSong(stem, analyst, *representation.encode(timeline, notes)))
+                    continue
                 encoded = representation.encode_timeline(timeline)
                 events = representation.encode_melody(encoded, notes)
             except ScoreError as error:

@@ -15,7 +15,7 @@ truncated back-propagation). Presets:
 256
 >>> get_preset("nope")
 Traceback (most recent call last):
-music21_melgen.errors.ModelError: unknown preset 'nope' (known: default, tiny)
+music21_melgen.errors.ModelError: unknown preset 'nope' (known: default, seed, tiny)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 from music21_melgen.encoding import REPRESENTATIONS, GridConfig
 from music21_melgen.errors import ModelError
+from music21_melgen.seed_representation import SeedTokenConfig  # also registers 'melgen_tokens'
 
 __all__ = ["TrainingPreset", "PRESETS", "get_preset"]
 
@@ -58,8 +59,9 @@ class TrainingPreset:
             raise ModelError("a preset needs a name")
         if self.representation not in REPRESENTATIONS:
             raise ModelError(f"preset {self.name!r}: unknown representation {self.representation!r}")
-        if not isinstance(self.grid, GridConfig):
-            raise ModelError(f"preset {self.name!r}: grid must be a GridConfig")
+        config_class = REPRESENTATIONS[self.representation].config_class
+        if not isinstance(self.grid, config_class):
+            raise ModelError(f"preset {self.name!r}: grid must be a {config_class.__name__}")
         positive_ints = (
             "embedding_size", "hidden_size", "num_layers", "batch_size",
             "chunk_steps", "max_epochs", "patience",
@@ -104,6 +106,27 @@ PRESETS: dict[str, TrainingPreset] = {
         max_epochs=2,
         patience=2,
         max_minutes=1.0,
+    ),
+    # MelGen reproduced (training/seed_training.py): chunk_steps is the 64-token
+    # window, batch_size counts windows, max_epochs counts rounds of sampled
+    # windows; plain Adam at a constant 0.001 (no warm-up, decay or clipping).
+    "seed": TrainingPreset(
+        name="seed",
+        trainer="seed",
+        representation="melgen_tokens",
+        grid=SeedTokenConfig(),
+        hidden_size=256,
+        num_layers=1,
+        dropout=0.3,
+        batch_size=64,
+        chunk_steps=64,
+        learning_rate=1e-3,
+        min_learning_rate=1e-3,
+        warmup_steps=0,
+        weight_decay=0.0,
+        max_epochs=50,
+        patience=3,
+        max_minutes=20.0,
     ),
 }
 

@@ -292,10 +292,18 @@ def _training_block(
     }
 
 
+def _train_seed(*args: object, **kwargs: object) -> TrainingResult:
+    """The seed preset's trainer (``training/seed_training.py``), imported on first use."""
+    from training.seed_training import train_seed
+
+    return train_seed(*args, **kwargs)
+
+
 # Training loops by the preset's ``trainer`` name. Each takes the arguments of
 # train_lstm; the seed preset's modules add theirs.
 TRAINERS: dict[str, Callable[..., TrainingResult]] = {
     "lstm": train_lstm,
+    "seed": _train_seed,
 }
 
 
