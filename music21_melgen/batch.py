@@ -145,6 +145,9 @@ MANIFEST_NAME = "manifest.jsonl"
 
 STATUSES = ("ok", "skipped", "failed")
 
+# Files, folders and glob patterns; one path alone counts as one input.
+Inputs = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+
 # Keywords of ``engine.generate_file`` beside the sampling controls that a batch passes on.
 _PASSED_THROUGH = ("chord_parts", "primer")
 
@@ -306,7 +309,7 @@ def _model_folder(model: str | os.PathLike[str]) -> Path:
 
 
 def collect_inputs(
-    inputs: Iterable[str | os.PathLike[str]], *, exclude: str | os.PathLike[str] | None = None
+    inputs: Inputs, *, exclude: str | os.PathLike[str] | None = None
 ) -> tuple[Path, list[Path]]:
     """Expand files, folders and globs into input files, and find the batch root.
 
@@ -315,6 +318,8 @@ def collect_inputs(
     ``exclude`` (the output folder) found by searching are left out. Raises
     :class:`ScoreError` for an argument that names nothing.
     """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]  # one path, not the characters of one
     excluded = os.path.realpath(exclude) if exclude is not None else None
     anchors: list[str] = []
     found: dict[str, Path] = {}
@@ -355,7 +360,7 @@ def collect_inputs(
 
 
 def plan_batch(
-    inputs: Iterable[str | os.PathLike[str]],
+    inputs: Inputs,
     out_dir: str | os.PathLike[str],
     *,
     format: str = "musicxml",
@@ -400,7 +405,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def run_batch(
-    inputs: Iterable[str | os.PathLike[str]],
+    inputs: Inputs,
     out_dir: str | os.PathLike[str],
     *,
     jobs: int = 1,
@@ -451,6 +456,8 @@ def run_batch(
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise MelgenError(f"jobs must be a positive whole number, got {jobs!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise GenerationError(f"seed must be a non-negative whole number, got {seed!r}")
     started = time.perf_counter()
     settings = _settings_hash(controls)
     if isinstance(controls.get("primer"), (str, os.PathLike)):

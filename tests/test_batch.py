@@ -131,6 +131,7 @@ def test_plan_mirrors_folders_and_seeds_do_not_depend_on_the_input_set(corpus: P
     items = plan_batch([corpus], tmp_path, seed=5)
     assert [item.output.relative_to(tmp_path).as_posix() for item in items] == sorted(EXPECTED)
     assert all(item.seed == song_seed(5, item.relative) for item in items)
+    assert plan_batch(corpus, tmp_path, seed=5) == items  # one path alone is one input
     globbed = plan_batch([str(corpus / "*" / "t*.musicxml")], tmp_path, seed=5)
     assert {item.relative: item.seed for item in globbed} == {
         item.relative: item.seed for item in items if Path(item.relative).name.startswith("t")
@@ -154,6 +155,8 @@ def test_missing_input_and_bad_arguments_raise_before_any_work(tmp_path: Path) -
         plan_batch([tmp_path], tmp_path / "out", format="pdf")
     with pytest.raises(MelgenError, match="jobs"):
         run_batch([tmp_path], tmp_path / "out", jobs=0)
+    with pytest.raises(GenerationError, match="seed"):
+        run_batch([tmp_path], tmp_path / "out", seed=-1)
     with pytest.raises(GenerationError, match="unknown sampling control"):
         run_batch([tmp_path], tmp_path / "out", temprature=0.5)
     with pytest.raises(GenerationError, match="temperature"):
