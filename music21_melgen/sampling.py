@@ -155,6 +155,29 @@ def _rows_times(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return (matrix @ rows[:, :, None])[:, :, 0]
 
 
+class _Projection:
+    """``conditioning @ w_cond_t`` computed a block of steps at a time, as indexed.
+
+    One product per block instead of one per step, without holding [T, 4H]
+    float64 for a whole long score at once.
+    """
+
+    BLOCK = 256  # steps per block
+
+    def __init__(self, conditioning: np.ndarray, w_cond_t: np.ndarray) -> None:
+        self.conditioning = conditioning
+        self.w_cond_t = w_cond_t
+        self.first = -self.BLOCK
+        self.block = np.zeros((0, w_cond_t.shape[1]))
+
+    def __getitem__(self, step: int) -> np.ndarray:
+        if not self.first <= step < self.first + self.BLOCK:
+            self.first = step - step % self.BLOCK
+            rows = self.conditioning[self.first : self.first + self.BLOCK]
+            self.block = rows.astype(np.float64) @ self.w_cond_t
+        return self.block[step - self.first]
+
+
 class HandLstm:
     """The LSTM cell stack in float64 numpy, stepped one grid step at a time.
 
@@ -180,11 +203,11 @@ class HandLstm:
         # tanh(x / 2) gives the sigmoid gates (i, f, o) as 0.5 + 0.5 tanh(x / 2), in one call.
         self.gate_scale = np.concatenate([np.full(2 * h, 0.5), np.ones(h), np.full(h, 0.5)])
 
-    def start(self, conditioning: np.ndarray, batch: int) -> np.ndarray:
-        """Zero the state for ``batch`` rows; return the precomputed projection [T, 4H]."""
+    def start(self, conditioning: np.ndarray, batch: int) -> "_Projection":
+        """Zero the state for ``batch`` rows; return the conditioning projection, ``pre[t]`` = [4H]."""
         self.h = np.zeros((self.layers, batch, self.hidden))
         self.c = np.zeros((self.layers, batch, self.hidden))
-        return conditioning.astype(np.float64) @ self.w_cond_t
+        return _Projection(conditioning, self.w_cond_t)
 
     def step(self, pre_t: np.ndarray, prev: np.ndarray) -> np.ndarray:
         """Advance one step from the previous events ``prev`` [B]; return logits [B, V]."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from music21_melgen.checkpoint import load_checkpoint
 from music21_melgen.cli import main
@@ -55,11 +55,8 @@ def test_tiny_model_loss_falls_and_checkpoint_is_kept(few_songs, tmp_path):
     preset = replace(PRESETS["tiny"], max_epochs=3, patience=3)
     groups = few_songs.by_split()
     assert [len(groups[name]) for name in ("train", "validation", "test")] == [2, 2, 2]
-    representation, untrained = _build_model(preset)
-    import torch
-
     torch.manual_seed(preset.seed)
-    _, untrained = _build_model(preset)
+    representation, untrained = _build_model(preset)
     before = evaluate_bits(untrained, groups["train"])
     result = train_lstm(
         preset, groups, tmp_path / "ck", data_hash=few_songs.data_hash, command="test",
