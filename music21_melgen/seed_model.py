@@ -68,7 +68,9 @@ __all__ = [
     "WindowLSTM",
     "WindowCell",
     "SeedMelodyModel",
+    "WindowedSample",
     "sample_windowed",
+    "sample_tokens",
 ]
 
 MELGEN_TEMPERATURE = 0.7  # MelGen's sampling temperature; controls.temperature multiplies it
@@ -355,15 +357,50 @@ def _place_octave(midis: list[int], low: int, high: int) -> list[int]:
     return placed
 
 
+@dataclass(frozen=True)
+class WindowedSample:
+    """The tokens :func:`sample_tokens` drew, before they become notes."""
+
+    grid: SeedGrid  # the timeline on MelGen's grid
+    tokens: np.ndarray  # int64 [B, T], one token per step for each candidate (primer included)
+    log_likelihood: np.ndarray  # float64 [B], mean log2-probability per generated step, raw model
+    start: int  # first generated step (the primer fills the steps before)
+    primer_pitches: dict[int, int]  # onset step → MIDI pitch of each primer note
+
+
 def sample_windowed(
     model: SeedMelodyModel,
     timeline: ChordTimeline,
     controls: "SamplingControls",
     primer: Sequence[MelodyNote] = (),
 ) -> list["GeneratedMelody"]:
-    """Every candidate, in order: MelGen's windowed sampling (see the module doc)."""
+    """Every candidate, in order, as notes in the song's key and the singer's range."""
     from music21_melgen.sampling import GeneratedMelody
 
+    sample = sample_tokens(model, timeline, controls, primer)
+    grid, start = sample.grid, sample.start
+    low, high = controls.pitch_range
+    melodies = []
+    for i, tokens in enumerate(sample.tokens):
+        notes = model.representation.decode_on_grid(tokens, grid)
+        onsets = [grid.step_of(note.offset) for note in notes]
+        generated = [n for n, s in zip(notes, onsets) if s >= start]
+        placed = iter(_place_octave([n.midi for n in generated], low, high))
+        final = tuple(
+            MelodyNote(n.offset, n.length, sample.primer_pitches.get(s, n.midi) if s < start else next(placed))
+            for n, s in zip(notes, onsets)
+        )
+        melodies.append(GeneratedMelody(notes=final, log_likelihood=float(sample.log_likelihood[i]), candidate=i))
+    return melodies
+
+
+def sample_tokens(
+    model: SeedMelodyModel,
+    timeline: ChordTimeline,
+    controls: "SamplingControls",
+    primer: Sequence[MelodyNote] = (),
+) -> WindowedSample:
+    """MelGen's windowed sampling of ``controls.candidates`` token lines (see the module doc)."""
     representation = model.representation
     low, high = controls.pitch_range
     if high - low < 11:
@@ -439,17 +476,4 @@ def sample_windowed(
         streams[:, window + t] = event
 
     steps = max(total - start, 1)
-    melodies = []
-    for i in range(batch):
-        notes = representation.decode_on_grid(streams[i, window:], grid)
-        onsets = [grid.step_of(note.offset) for note in notes]
-        generated = [n for n, s in zip(notes, onsets) if s >= start]
-        placed = iter(_place_octave([n.midi for n in generated], low, high))
-        final = tuple(
-            MelodyNote(n.offset, n.length, primer_pitches.get(s, n.midi) if s < start else next(placed))
-            for n, s in zip(notes, onsets)
-        )
-        melodies.append(
-            GeneratedMelody(notes=final, log_likelihood=float(log_likelihood[i] / steps / math.log(2)), candidate=i)
-        )
-    return melodies
+    return WindowedSample(grid, streams[:, window:].copy(), log_likelihood / steps / math.log(2), start, primer_pitches)
