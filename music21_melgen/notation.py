@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from music21 import clef, duration, key, meter, note, pitch, stream, tie
 from music21 import instrument as m21instrument
+from music21.exceptions21 import Music21Exception
 
 from music21_melgen.errors import GenerationError
 from music21_melgen.timeline import ChordTimeline, MeasureSpan, MelodyNote
@@ -70,7 +71,8 @@ def spell(midi: int, in_key: key.KeySignature) -> pitch.Pitch:
 
     Scale tones take the key's names; in minor the raised sixth and seventh
     are spelled as such; other chromatic tones are flats in flat keys and
-    sharps in sharp keys (in C major / A minor: C#, Eb, F#, Ab, Bb).
+    sharps in sharp keys unless that needs more accidentals (B, not Cb, in F
+    major); in C major / A minor: C#, Eb, F#, Ab, Bb.
 
     >>> eb = key.Key('E-')
     >>> spell(68, eb).nameWithOctave, spell(66, eb).nameWithOctave
@@ -124,7 +126,8 @@ def melody_part(
         {2.0} <music21.note.Note A->
     {4.0} <music21.stream.Measure 2 offset=4.0>
         {0.0} <music21.note.Note A->
-        {1.0} <music21.note.Rest dotted-half>
+        {1.0} <music21.note.Rest quarter>
+        {2.0} <music21.note.Rest half>
     >>> [n.tie.type for n in part.recurse().notes]
     ['start', 'stop']
     """
@@ -176,6 +179,10 @@ def melody_part(
         else:
             _fill(measure, here, bar, keys, key_offsets)
         part.insert(bar.offset, measure)
+    try:
+        part.makeBeams(inPlace=True)
+    except Music21Exception:  # beams are cosmetic; a meter music21 cannot beam stays unbeamed
+        pass
     return part
 
 
@@ -195,17 +202,22 @@ def _spelling_table(in_key: key.Key) -> dict[int, str]:
         for degree in (6, 7):  # the raised sixth and seventh of melodic minor
             raised = in_key.pitchFromDegree(degree).transpose("A1")
             table.setdefault(raised.pitchClass, raised.name)
+    scale_names = dict(table)
     for pc in range(12):
         if pc in table:
             continue
-        if in_key.sharps > 0:
-            below = table.get((pc - 1) % 12)
-            table[pc] = pitch.Pitch(below).transpose("A1").name if below else pitch.Pitch(pc).name
-        elif in_key.sharps < 0:
-            above = table.get((pc + 1) % 12)
-            table[pc] = pitch.Pitch(above).transpose("-A1").name if above else pitch.Pitch(pc).name
-        else:
+        if in_key.sharps == 0:
             table[pc] = _NATURAL_KEY_CHROMATIC[pc]
+            continue
+        # the scale tone below raised, or the one above lowered: fewer accidentals
+        # win (B natural, not Cb, in F major), then the key's own direction
+        options = []
+        if (pc - 1) % 12 in scale_names:
+            options.append((pitch.Pitch(scale_names[(pc - 1) % 12]).transpose("A1"), in_key.sharps < 0))
+        if (pc + 1) % 12 in scale_names:
+            options.append((pitch.Pitch(scale_names[(pc + 1) % 12]).transpose("-A1"), in_key.sharps > 0))
+        best = min(options, key=lambda option: (abs(option[0].alter), option[1]))
+        table[pc] = best[0].name
     return table
 
 
@@ -272,8 +284,11 @@ def _place(
     tied_from_before: bool,
     tied_onwards: bool,
 ) -> None:
-    pieces = _note_values(offset - bar.offset, length, bar.beat_length)
     position = offset - bar.offset
+    if sounding is None:
+        pieces = _rest_values(position, length, bar.beat_length)
+    else:
+        pieces = _note_values(position, length, bar.beat_length)
     for index, value in enumerate(pieces):
         if sounding is None:
             element: note.GeneralNote = note.Rest()
@@ -313,6 +328,32 @@ def _note_values(position: Fraction, length: Fraction, beat: Fraction) -> list[F
     if values is None:
         raise GenerationError(f"a length of {length} quarter notes cannot be written as notes")
     return list(values)
+
+
+def _rest_values(position: Fraction, length: Fraction, beat: Fraction) -> list[Fraction]:
+    """Rests that show the beats: split at every beat, whole beats joined into a value that starts on a multiple of itself.
+
+    >>> _rest_values(Fraction(1), Fraction(3), Fraction(1))   # beats 2-4 of 4/4: quarter, half
+    [Fraction(1, 1), Fraction(2, 1)]
+    >>> _rest_values(Fraction(1, 2), Fraction(7, 2), Fraction(1))
+    [Fraction(1, 2), Fraction(1, 1), Fraction(2, 1)]
+    """
+    values: list[Fraction] = []
+    end = position + length
+    while position < end:
+        next_beat = (position // beat + 1) * beat
+        if position % beat or end < next_beat:
+            stop = min(next_beat, end)
+            values.extend(_note_values(position, stop - position, beat))
+            position = stop
+            continue
+        beats = int((end - position) // beat)
+        while beats > 1 and not (beats * beat in _NOTE_VALUES and position % (beats * beat) == 0):
+            beats -= 1
+        chunk = beats * beat
+        values.extend([chunk] if chunk in _NOTE_VALUES else _note_values(position, chunk, beat))
+        position += chunk
+    return values
 
 
 @lru_cache(maxsize=4096)

@@ -79,9 +79,10 @@ def test_every_measure_is_full_and_ties_give_back_the_notes(raw: list[tuple[int,
 
 def test_pitches_are_spelled_for_the_key() -> None:
     eb = key.Key("E-")
-    assert [spell(m, eb).name for m in (63, 65, 67, 68, 70, 72, 74, 66, 71)] == [
-        "E-", "F", "G", "A-", "B-", "C", "D", "G-", "C-"
+    assert [spell(m, eb).name for m in (63, 65, 67, 68, 70, 72, 74, 66, 71, 61)] == [
+        "E-", "F", "G", "A-", "B-", "C", "D", "G-", "B", "D-"
     ]
+    assert [spell(m, key.Key("F")).name for m in (71, 66, 68)] == ["B", "G-", "A-"]
     assert [spell(m, key.Key("E")).name for m in (68, 70, 63)] == ["G#", "A#", "D#"]
     a_minor = key.Key("a")
     assert [spell(m, a_minor).name for m in (68, 66, 70)] == ["G#", "F#", "B-"]
