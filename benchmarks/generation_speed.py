@@ -8,7 +8,11 @@ Prints, for one 32-bar 4/4 progression (512 sixteenth steps):
    by side in the same run;
 2. per-step time of the LSTM arithmetic: the hand-written float64 numpy cell
    used by sampling vs ``nn.LSTM`` + output layer called one step at a time,
-   at the default model's size and at 256 units.
+   at the default model's size and at 256 units;
+3. stateful vs windowed at equal model size (1 layer of 256 units): a
+   default-architecture LSTM sampled statefully beside the bundled ``seed``
+   model's MelGen-style windowed sampling (64 LSTM steps re-run for every
+   step), both for the same 512 steps, and their ratio (goal: at least 20x).
 
 Run from the repository root::
 
@@ -32,7 +36,7 @@ from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
 from music21_melgen.sampling import HandLstm, SamplingControls, generate_melody
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
-__all__ = ["progression", "GENERATORS", "time_it", "per_step_times", "main"]
+__all__ = ["progression", "GENERATORS", "time_it", "per_step_times", "windowed_vs_stateful", "main"]
 
 BARS = 32
 
@@ -102,13 +106,32 @@ def per_step_times(hidden: int, layers: int, steps: int = 512) -> tuple[float, f
     return time_it(hand, 3) / steps, time_it(stepwise, 3) / steps
 
 
+def windowed_vs_stateful(timeline: ChordTimeline, repeats: int) -> tuple[float, float, int]:
+    """Seconds for one melody: (stateful sampling, the seed's windowed sampling), and the units.
+
+    The stateful side is a 1-layer default-architecture LSTM as wide as the
+    bundled seed model (random weights: the time does not depend on them).
+    The windowed side runs fewer times (it is slow); both medians.
+    """
+    seed = load_model("seed")
+    hidden = seed.network.config.hidden_size
+    torch.manual_seed(0)
+    representation = ChordGridRepresentation()
+    config = MelodyLSTMConfig(representation.vocab_size, representation.conditioning_size, 32, hidden, 1, 0.0)
+    stateful = LstmMelodyModel(MelodyLSTM(config), representation)
+    controls = SamplingControls(seed=1)
+    stateful_seconds = time_it(lambda: generate_melody(stateful, timeline, controls), repeats)
+    windowed_seconds = time_it(lambda: generate_melody(seed, timeline, controls), max(1, repeats // 5))
+    return stateful_seconds, windowed_seconds, hidden
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default", help="bundled model name or checkpoint folder")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per figure (median is printed)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # as training does (training/presets.py: 2 threads stall on a busy machine)
     timeline = progression()
     steps = ChordGridRepresentation().grid(timeline).length
     print(f"generation of one {BARS}-bar 4/4 melody ({steps} steps), median of {args.repeats} runs:")
@@ -124,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  {layers} x {hidden:3d} units: hand cell {hand * 1e6:6.1f} µs/step, "
             f"nn.LSTM {stepwise * 1e6:6.1f} µs/step ({stepwise / hand:4.1f}x)"
         )
+    stateful, windowed, hidden = windowed_vs_stateful(timeline, args.repeats)
+    print(f"stateful vs windowed generation, 1 x {hidden} units, {steps} steps, sampling included:")
+    print(
+        f"  stateful (hand cell) {stateful * 1e3:8.1f} ms, windowed (seed, 64-token window) "
+        f"{windowed * 1e3:8.1f} ms: {windowed / stateful:5.1f}x (goal >= 20x)"
+    )
     return 0
 
 

@@ -205,14 +205,14 @@ class HandLstm:
 
     def start(self, conditioning: np.ndarray, batch: int) -> "_Projection":
         """Zero the state for ``batch`` rows; return the conditioning projection, ``pre[t]`` = [4H]."""
-        self.h = np.zeros((self.layers, batch, self.hidden))
-        self.c = np.zeros((self.layers, batch, self.hidden))
+        self.h = [np.zeros((batch, self.hidden)) for _ in range(self.layers)]
+        self.c = [np.zeros((batch, self.hidden)) for _ in range(self.layers)]
         return _Projection(conditioning, self.w_cond_t)
 
     def step(self, pre_t: np.ndarray, prev: np.ndarray) -> np.ndarray:
         """Advance one step from the previous events ``prev`` [B]; return logits [B, V]."""
         size = self.hidden
-        x = None
+        x = prev
         for layer in range(self.layers):
             if layer == 0:
                 gates = pre_t + self.table[prev]  # input projection: precomputed + table
@@ -220,12 +220,10 @@ class HandLstm:
                 gates = self.bias[layer] + _rows_times(self.w_ih[layer], x)
             gates += _rows_times(self.w_hh[layer], self.h[layer])
             t = np.tanh(gates * self.gate_scale)
-            i = 0.5 + 0.5 * t[:, :size]  # input gate
-            f = 0.5 + 0.5 * t[:, size : 2 * size]  # forget gate
-            o = 0.5 + 0.5 * t[:, 3 * size :]  # output gate
-            c = f * self.c[layer] + i * t[:, 2 * size : 3 * size]
+            sig = 0.5 + 0.5 * t  # sigmoid of the input, forget and output gates (where used)
+            c = sig[:, size : 2 * size] * self.c[layer] + sig[:, :size] * t[:, 2 * size : 3 * size]
+            x = sig[:, 3 * size :] * np.tanh(c)
             self.c[layer] = c
-            x = o * np.tanh(c)
             self.h[layer] = x
         return _rows_times(self.head_w, x) + self.head_b
 
@@ -313,33 +311,34 @@ def sample_lstm_candidates(
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
     factor = np.full(batch, float(reduction_start))
     log_likelihood = np.zeros(batch)
+    hold_column = weight[:, HOLD].copy()  # HOLD's own weight (1.0 unless masked), per step
+    step = cell.step
     for t in range(total):
-        logits = cell.step(pre[t], prev)  # [B, V]
+        logits = step(pre[t], prev)  # [B, V]
         if t < start:
             event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer
         else:
-            # The raw model's log-probabilities rank the candidates.
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            log_norm = np.log(np.exp(shifted).sum(axis=1))
-            # Tempered probabilities, then the controls.
-            p = np.exp(shifted * inverse_temperature) * weight[t]
+            # Raw model probabilities (unnormalised); their log ranks the candidates.
+            raw = np.exp(logits - logits.max(axis=1, keepdims=True))
+            total_raw = raw.sum(axis=1)
+            # Tempered, masked and weighted; HOLD only while a note sounds, divided by the factor.
+            p = (raw if inverse_temperature == 1.0 else raw**inverse_temperature) * weight[t]
             sounding = prev != REST
             if longest is not None:
-                sounding &= (t - onset + 1) <= longest
-            p[:, HOLD] *= sounding / factor
-            p /= p.sum(axis=1, keepdims=True)
-            if top_p < 1.0:
-                order = np.argsort(-p, axis=1, kind="stable")
-                sorted_p = np.take_along_axis(p, order, axis=1)
-                keep_sorted = (np.cumsum(sorted_p, axis=1) - sorted_p) < top_p
-                keep = np.zeros_like(keep_sorted)
-                np.put_along_axis(keep, order, keep_sorted, axis=1)
-                p *= keep
+                sounding &= (t - onset) < longest
+            p[:, HOLD] = p[:, HOLD] * sounding / factor if hold_column[t] else 0.0
             cdf = np.cumsum(p, axis=1)
-            event = np.minimum((cdf < uniforms[:, t : t + 1] * cdf[:, -1:]).sum(axis=1), vocab - 1)
-            log_likelihood += shifted[rows, event] - log_norm
-        new_note = event >= 2
-        onset = np.where(new_note, t, onset)
+            if top_p < 1.0:
+                # Nucleus: keep the likeliest events until top_p of the mass is covered.
+                descending = -np.sort(-p, axis=1)
+                before = np.cumsum(descending, axis=1) - descending
+                kept = (before < top_p * cdf[:, -1:]).sum(axis=1)
+                p = np.where(p >= descending[rows, kept - 1][:, None], p, 0.0)
+                cdf = np.cumsum(p, axis=1)
+            # Inverse-CDF draw with this step's uniform from each candidate's stream.
+            event = np.minimum((cdf < uniforms[:, t, None] * cdf[:, -1:]).sum(axis=1), vocab - 1)
+            log_likelihood += np.log(raw[rows, event] / total_raw)
+        onset = np.where(event >= 2, t, onset)
         factor = np.where(event == HOLD, factor * growth, reduction_start)
         events[:, t] = event
         prev = event

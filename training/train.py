@@ -60,8 +60,8 @@ class TrainingResult:
 def learning_rate(step: int, *, total: int, warmup: int, peak: float, floor: float) -> float:
     """Learning rate at optimiser step ``step``: linear warm-up, then cosine decay to ``floor``.
 
-    >>> learning_rate(0, total=100, warmup=10, peak=1.0, floor=0.1)
-    0.1
+    >>> round(learning_rate(0, total=100, warmup=10, peak=1.0, floor=0.1), 4)
+    0.0909
     >>> learning_rate(10, total=100, warmup=10, peak=1.0, floor=0.1)
     1.0
     >>> round(learning_rate(55, total=100, warmup=10, peak=1.0, floor=0.1), 3)
@@ -69,7 +69,7 @@ def learning_rate(step: int, *, total: int, warmup: int, peak: float, floor: flo
     >>> learning_rate(500, total=100, warmup=10, peak=1.0, floor=0.1)
     0.1
     """
-    # 1) warm-up: rise linearly from peak/warmup to peak over the first steps
+    # 1) warm-up: rise linearly from peak/(warmup+1) towards peak over the first steps
     if step < warmup:
         return peak * (step + 1) / (warmup + 1)
     # 2) past the end: stay at the floor
@@ -157,7 +157,7 @@ def train_lstm(
     """Train :class:`MelodyLSTM` on encoded songs split into train / validation / test."""
     from tqdm import tqdm
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(preset.threads)
     torch.manual_seed(preset.seed)
     rng = np.random.default_rng(preset.seed)
     train_songs, val_songs, test_songs = songs["train"], songs["validation"], songs["test"]
