@@ -63,3 +63,23 @@ def test_corpus_hash_follows_content(tmp_path):
     assert corpus_hash(tmp_path) == first
     (tmp_path / "mel" / "x_dt.mel").write_text("[C] [OCT=4] 1 |\n")
     assert corpus_hash(tmp_path) != first
+
+
+def test_sung_part_cuts_intro_and_outro():
+    from training.dataset import sung_part
+
+    rep = ChordGridRepresentation()
+    measures = tuple(SimpleNamespace(number=i + 1, offset=F(4 * i), length=F(4), time_signature="4/4") for i in range(5))
+    chords = tuple(
+        SimpleNamespace(offset=F(6 * i), length=F(6) if i < 3 else F(2), symbol=s, key_tonic=0, mode="major",
+                        root=r, pitch_classes=frozenset({r}), measure=1 + (6 * i) // 4)
+        for i, (s, r) in enumerate([("I", 0), ("IV", 5), ("V", 7), ("I", 0)])
+    )
+    notes = (SimpleNamespace(offset=F(5), length=F(2), midi=60), SimpleNamespace(offset=F(11), length=F(3), midi=62))
+    timeline, melody = song_timeline(SimpleNamespace(measures=measures, chords=chords, notes=notes))
+    encoded = rep.encode_timeline(timeline)
+    events = rep.encode_melody(encoded, melody)
+    cut, kept = sung_part(timeline, melody, encoded.grid.measure_index[events != 0])
+    assert [m.number for m in cut.measures] == [2, 3, 4]  # the note of bar 3 holds into bar 4
+    assert [(c.label, c.offset, c.length) for c in cut.chords] == [("I", F(4), F(2)), ("IV", F(6), F(6)), ("V", F(12), F(4))]
+    assert kept == melody

@@ -9,18 +9,21 @@ then the representation encodes it. Sequences that cannot be used are counted
 by reason and reported, never dropped silently: songs with no melody notes,
 and measures the grid cannot hold.
 
-A sequence starts at the measure of the song's first melody note: the
-instrumental intro before it is cut (harmony and melody alike), so the model
-learns that a melody begins where the chords do, not after eight bars of
-intro, which a user asking for a melody over a chord chart never wants.
-Silences later in the song (solos, breaks) stay.
+A sequence runs from the measure of the song's first melody note to the
+measure of its last (:func:`sung_part`): the instrumental intro and outro are
+cut, harmony and melody alike, and the sequence is encoded anew, so its
+conditioning sees the end where the singing ends. The model thus learns that
+a melody begins where the chords do and goes on to the end of the chart,
+which is what a user asking for a melody over a chord chart wants (trained on
+whole recordings, it stayed silent for bars at the start and over a final
+vamp). Silences inside the song (solos, breaks) stay.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +41,7 @@ __all__ = [
     "EncodedCorpus",
     "beat_length",
     "song_timeline",
+    "sung_part",
     "corpus_hash",
     "load_corpus",
 ]
@@ -125,6 +129,30 @@ def song_timeline(song: Any) -> tuple[ChordTimeline, tuple[MelodyNote, ...]]:
     return ChordTimeline(chords, tuple(measures)), notes
 
 
+def sung_part(
+    timeline: ChordTimeline, notes: tuple[MelodyNote, ...], sounding_measures: np.ndarray
+) -> tuple[ChordTimeline, tuple[MelodyNote, ...]]:
+    """The measures from the first to the last one where the melody sounds.
+
+    ``sounding_measures``: index into ``timeline.measures`` of every grid step
+    where a note sounds. Chords and notes are clipped to those measures.
+    """
+    inside = sounding_measures[sounding_measures >= 0]
+    if not len(inside):
+        return timeline, notes
+    measures = timeline.measures[int(inside.min()) : int(inside.max()) + 1]
+    start, end = measures[0].offset, measures[-1].offset + measures[-1].length
+    chords = tuple(
+        replace(chord, offset=max(chord.offset, start), length=min(chord.end, end) - max(chord.offset, start))
+        for chord in timeline.chords
+        if chord.offset < end and chord.end > start
+    )
+    kept = tuple(
+        replace(note, length=min(note.end, end) - note.offset) for note in notes if start <= note.offset < end
+    )
+    return ChordTimeline(chords, measures, timeline.key_estimated), kept
+
+
 def corpus_hash(folder: str | Path) -> str:
     """sha256 over the names and bytes of the corpus's ``har/*.har`` and ``mel/*.mel``."""
     root = Path(folder)
@@ -172,13 +200,13 @@ def load_corpus(
                     continue
                 encoded = representation.encode_timeline(timeline)
                 events = representation.encode_melody(encoded, notes)
+                timeline, notes = sung_part(timeline, notes, encoded.grid.measure_index[events != REST])
+                events, conditioning = representation.encode(timeline, notes)
             except ScoreError as error:
                 reason = "a meter the grid cannot hold" if "grid" in str(error) else "unusable harmony"
                 skipped[reason].append(name)
                 continue
-            first = int(np.flatnonzero(events != REST)[0]) if (events != REST).any() else 0
-            start = first - int(encoded.grid.step_in_measure[first])  # that measure's first step
-            songs.append(EncodedSong(stem, analyst, events[start:], encoded.conditioning[start:]))
+            songs.append(EncodedSong(stem, analyst, events, conditioning))
     kept_stems = {s.stem for s in songs}
     log(f"corpus: {len(songs)} sequences from {len(kept_stems)} songs")
     for reason, names in sorted(skipped.items()):
