@@ -50,7 +50,10 @@ worker count, the order of work or which other inputs share the batch.
 
 **Resume.** An output that exists is skipped unless the manifest's latest
 ``ok``/``skipped`` line about it names another seed, model hash or settings
-hash (then it is generated again); ``overwrite=True`` regenerates everything. This
+hash (then it is generated again); ``overwrite=True`` regenerates everything. A
+model retrained in place while a batch runs fails the songs still to do
+(the manifest's model hash always names the weights that wrote an output);
+the next run does them, and redoes the others, with the new weights. This
 rule counts an output without any manifest line as done: a run killed between
 writing an output and appending its line loses nothing. Each output is written
 in a private hidden folder beside it (``.melgen-tmp.HOST-PID-XXXXXXXX``) and
@@ -504,7 +507,10 @@ def run_batch(
             writer.append(result.record(out))
             bar.update(1)
 
-        tasks = [_Task(str(item.source), str(item.output), item.seed, model_argument, dict(controls)) for item in to_do]
+        tasks = [
+            _Task(str(item.source), str(item.output), item.seed, model_argument, fingerprint, dict(controls))
+            for item in to_do
+        ]
         by_task = dict(zip(tasks, to_do))
         try:
             _dispatch(tasks, jobs, scheduler, model_argument, lambda task, outcome: finish(by_task[task], outcome))
@@ -738,6 +744,7 @@ class _Task:
     output: str
     seed: int
     model: str
+    model_hash: str  # the weights the batch was planned with; a worker checks it has them
     controls: dict[str, Any] = field(hash=False, compare=False)
 
 
@@ -804,9 +811,16 @@ def _generate(task: _Task) -> str | None:
     output = Path(task.output)
     scratch = output.parent / f"{_TEMP_MARK}.{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
     try:
+        model = engine.load_model(task.model)  # cached; read again if its files were replaced
+        found = getattr(model, "content_hash", "") or task.model_hash
+        if found != task.model_hash:
+            return (
+                f"the model's weights changed during the batch (sha256 {found[:12]}..., planned with "
+                f"{task.model_hash[:12]}...); run the batch again to use the new model throughout"
+            )
         scratch.mkdir(parents=True)
         temporary = scratch / output.name  # same name: an .mxl names its inner file after it
-        engine.generate_file(task.source, temporary, seed=task.seed, model=task.model, **task.controls)
+        engine.generate_file(task.source, temporary, seed=task.seed, model=model, **task.controls)
         _make_deterministic(temporary)
         os.replace(temporary, output)
     except MelgenError as error:

@@ -242,6 +242,16 @@ def test_rerun_skips_done_outputs_and_redoes_stale_ones(
     assert [record["status"] for record in read_manifest(tmp_path / MANIFEST_NAME)[-4:]] == ["ok"] * 4
 
 
+def test_a_model_changed_during_the_batch_fails_the_songs_left(corpus: Path, model: str, tmp_path: Path) -> None:
+    from music21_melgen import batch
+
+    source = corpus / "a" / "one.musicxml"
+    task = batch._Task(str(source), str(tmp_path / "one.musicxml"), 1, model, "0" * 64, {})
+    outcome = batch._run_task(task)
+    assert outcome.error is not None and "changed during the batch" in outcome.error
+    assert list(tmp_path.iterdir()) == []  # nothing written, no scratch folder left
+
+
 def test_two_workers_give_the_same_bytes_and_survive_a_killed_worker(
     corpus: Path, reference: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str
 ) -> None:
