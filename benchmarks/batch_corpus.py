@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import statistics
 import sys
 import tempfile
@@ -56,11 +57,13 @@ def run(files: list[Path], jobs: int, out_dir: Path, model: str) -> BatchReport:
         if result.worker and result.peak_rss_mb:
             peaks[result.worker] = max(peaks[result.worker], result.peak_rss_mb)
     seconds = [result.seconds for result in report.results if result.status == "ok"]
+    cpu = [result.cpu_seconds or 0.0 for result in report.results if result.status == "ok"]
     print(
         f"{jobs} worker(s): {report.seconds:6.1f} s wall, {len(files) / report.seconds:5.2f} songs/s, "
-        f"{report.ok} written, {report.failed} failed; per song mean {statistics.mean(seconds):.2f} s, "
-        f"max {max(seconds):.2f} s"
+        f"{report.ok} written, {report.failed} failed; per song mean {statistics.mean(seconds):.2f} s wall, "
+        f"{statistics.mean(cpu):.2f} s CPU, max {max(seconds):.2f} s wall"
     )
+    print(f"  CPU time of all songs: {sum(cpu):.1f} s (over {jobs} worker(s): {sum(cpu) / jobs:.1f} s each)")
     print(
         "  peak RSS per worker: "
         + ", ".join(f"{peak:.0f} MB" for _, peak in sorted(peaks.items()))
@@ -70,6 +73,12 @@ def run(files: list[Path], jobs: int, out_dir: Path, model: str) -> BatchReport:
         if result.status == "failed":
             print(f"  failed: {result.input.name}: {result.error}")
     return report
+
+
+def _load() -> str:
+    """The machine's load average, to judge the figures (others' work shares the cores)."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     files = corpus_files(args.corpus, args.analyses, args.limit)
     worker_counts = [int(part) for part in args.jobs.split(",")]
     print(f"{len(files)} songs ({args.analyses} analyses) from {args.corpus / 'har'}, model {args.model}, MusicXML")
+    print(f"before: {_load()}")
     walls: dict[int, float] = {}
     digests: dict[int, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="melgen-batch-bench-") as scratch:
@@ -92,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             report = run(files, jobs, Path(scratch) / f"jobs{jobs}", args.model)
             walls[jobs] = report.seconds
             digests[jobs] = _digests(report)
+    print(f"after: {_load()}")
     first = worker_counts[0]
     for jobs in worker_counts[1:]:
         print(f"ratio {first} worker(s) / {jobs} workers: {walls[first] / walls[jobs]:.2f}x")

@@ -187,6 +187,7 @@ class BatchResult:
     peak_rss_mb: float | None = None  # peak resident memory of the worker so far
     settings: str = ""  # hash of the sampling controls in effect (see the manifest)
     worker: str | None = None  # 'HOST:PID' of the process that generated it
+    cpu_seconds: float | None = None  # CPU time spent on it (wall time less waiting for a core)
 
     def record(self, out_dir: Path) -> dict[str, Any]:
         """The manifest line of this result, as a JSON-ready dict."""
@@ -502,6 +503,7 @@ def run_batch(
                 outcome.peak_rss_mb,
                 settings,
                 outcome.worker,
+                outcome.cpu_seconds,
             )
             results[item] = result
             writer.append(result.record(out))
@@ -756,6 +758,7 @@ class _Outcome:
     seconds: float
     peak_rss_mb: float | None
     worker: str | None = None  # 'HOST:PID'
+    cpu_seconds: float | None = None  # CPU time of the worker process on this input
 
 
 _worker_error: str | None = None  # why this process could not get ready to generate
@@ -795,13 +798,19 @@ def _prepare(model: str, *, one_thread: bool) -> None:
 
 def _run_task(task: _Task) -> _Outcome:
     """Generate one output, written to a temporary file and renamed into place."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     error = _worker_error
     if error is None:
         _maybe_die_for_test()
         error = _generate(task)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return _Outcome(error, time.perf_counter() - started, round(peak, 1), f"{socket.gethostname()}:{os.getpid()}")
+    return _Outcome(
+        error,
+        time.perf_counter() - started,
+        round(peak, 1),
+        f"{socket.gethostname()}:{os.getpid()}",
+        time.process_time() - cpu_started,
+    )
 
 
 def _generate(task: _Task) -> str | None:
