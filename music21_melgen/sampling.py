@@ -277,7 +277,7 @@ def sample_lstm_candidates(
     is_note = encoded.event_midi >= 0
     low, high = controls.pitch_range
     allowed = ~is_note | ((encoded.event_midi >= low) & (encoded.event_midi <= high))  # [T, V]
-    empty = np.flatnonzero(~allowed[start:, 2:].any(axis=1) & is_note[start:].any(axis=1))
+    empty = np.flatnonzero(~(allowed & is_note)[start:].any(axis=1))
     if len(empty):
         step = start + int(empty[0])
         measure = timeline.measures[max(int(grid.measure_index[step]), 0)].number
@@ -311,7 +311,6 @@ def sample_lstm_candidates(
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
     factor = np.full(batch, float(reduction_start))
     log_likelihood = np.zeros(batch)
-    hold_column = weight[:, HOLD].copy()  # HOLD's own weight (1.0 unless masked), per step
     step = cell.step
     for t in range(total):
         logits = step(pre[t], prev)  # [B, V]
@@ -326,7 +325,7 @@ def sample_lstm_candidates(
             sounding = prev != REST
             if longest is not None:
                 sounding &= (t - onset) < longest
-            p[:, HOLD] = p[:, HOLD] * sounding / factor if hold_column[t] else 0.0
+            p[:, HOLD] *= sounding / factor
             cdf = np.cumsum(p, axis=1)
             if top_p < 1.0:
                 # Nucleus: keep the likeliest events until top_p of the mass is covered.
