@@ -10,7 +10,7 @@ step costs ``gates = pre[t] + table[prev] + h @ W_hh.T`` plus the upper layers.
 
 Per step, for every candidate, in this order: logits / temperature → softmax;
 forbidden events get zero (NOTEs outside ``pitch_range``; HOLD with no note
-sounding or past ``longest_note``); chord tones × ``chord_tone_weight``; HOLD ÷
+sounding or past ``longest_note``; REST past ``longest_rest``); chord tones × ``chord_tone_weight``; HOLD ÷
 the continuation-reduction factor; renormalise; keep the nucleus (``top_p``);
 draw with the candidate's own random stream. Candidate ``i`` draws from a
 numpy ``Generator`` seeded with ``(seed, i)``, so a candidate's melody does not
@@ -70,6 +70,10 @@ class SamplingControls:
     continuation_reduction: tuple[float, float] | None = (1.3, 1.4)  # (start, growth) of MelGen's HOLD divisor; None = off
     longest_note: Fraction | None = None  # quarter lengths; a hold past it is forbidden; None = no limit
     pitch_range: tuple[int, int] = (55, 79)  # lowest and highest MIDI pitch allowed, inclusive
+    # Quarter lengths; a rest past it is forbidden, a note must start; None = no limit. The
+    # model learned the corpus's instrumental breaks, and a sampled rest can otherwise go on
+    # for the rest of the piece; 8 quarters (two 4/4 bars) cut 10 % of the corpus's rests.
+    longest_rest: Fraction | None = Fraction(8)
     candidates: int = 1  # melodies sampled; the one the model finds likeliest is kept
 
     def __post_init__(self) -> None:
@@ -95,6 +99,10 @@ class SamplingControls:
             if not _is_number(self.longest_note) or self.longest_note <= 0:
                 raise GenerationError(f"longest_note must be a positive quarter length, got {self.longest_note!r}")
             object.__setattr__(self, "longest_note", Fraction(self.longest_note).limit_denominator(10_000))
+        if self.longest_rest is not None:
+            if not _is_number(self.longest_rest) or self.longest_rest <= 0:
+                raise GenerationError(f"longest_rest must be a positive quarter length, got {self.longest_rest!r}")
+            object.__setattr__(self, "longest_rest", Fraction(self.longest_rest).limit_denominator(10_000))
         low_high = self.pitch_range
         if (
             not isinstance(low_high, tuple)
@@ -295,6 +303,14 @@ def sample_lstm_candidates(
                 f"longest_note {controls.longest_note} is shorter than one grid step "
                 f"(1/{grid.steps_per_quarter} quarter)"
             )
+    longest_rest = None
+    if controls.longest_rest is not None:
+        longest_rest = math.floor(controls.longest_rest * grid.steps_per_quarter)
+        if longest_rest < 1:
+            raise GenerationError(
+                f"longest_rest {controls.longest_rest} is shorter than one grid step "
+                f"(1/{grid.steps_per_quarter} quarter)"
+            )
     reduction_start, growth = controls.continuation_reduction or (1.0, 1.0)
     inverse_temperature = 1.0 / float(controls.temperature)
     top_p = float(controls.top_p)
@@ -309,6 +325,7 @@ def sample_lstm_candidates(
     events = np.zeros((batch, total), dtype=np.int64)
     prev = np.full(batch, REST, dtype=np.int64)
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
+    rest_onset = np.zeros(batch, dtype=np.int64)  # step where the current rest began
     factor = np.full(batch, float(reduction_start))
     log_likelihood = np.zeros(batch)
     step = cell.step
@@ -326,6 +343,8 @@ def sample_lstm_candidates(
             if longest is not None:
                 sounding &= (t - onset) < longest
             p[:, HOLD] *= sounding / factor
+            if longest_rest is not None:
+                p[:, REST] *= (prev != REST) | ((t - rest_onset) < longest_rest)
             cdf = np.cumsum(p, axis=1)
             if top_p < 1.0:
                 # Nucleus: keep the likeliest events until top_p of the mass is covered.
@@ -338,6 +357,7 @@ def sample_lstm_candidates(
             event = np.minimum((cdf < uniforms[:, t, None] * cdf[:, -1:]).sum(axis=1), vocab - 1)
             log_likelihood += np.log(raw[rows, event] / total_raw)
         onset = np.where(event >= 2, t, onset)
+        rest_onset = np.where((event == REST) & (prev != REST), t, rest_onset)
         factor = np.where(event == HOLD, factor * growth, reduction_start)
         events[:, t] = event
         prev = event

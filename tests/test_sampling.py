@@ -70,6 +70,14 @@ def test_longest_note_respected(model):
     assert melody.notes and max(n.length for n in melody.notes) <= F(1, 2)
 
 
+def test_longest_rest_respected(model):
+    tl = timeline(bars=16)
+    for seed in range(3):
+        notes = generate_melody(model, tl, SamplingControls(seed=seed, longest_rest=F(2))).notes
+        gaps = [notes[0].offset] + [b.offset - a.end for a, b in zip(notes, notes[1:])] + [F(64) - notes[-1].end]
+        assert max(gaps) <= 2
+
+
 def test_chord_tone_weight_raises_chord_tones(model):
     tl = timeline(bars=16)
 
@@ -130,6 +138,7 @@ def test_primer_outside_timeline_or_filling_it(model):
         ({"continuation_reduction": (1.3,)}, "continuation_reduction"),
         ({"continuation_reduction": (0, 1.4)}, "continuation_reduction"),
         ({"longest_note": 0}, "longest_note"),
+        ({"longest_rest": -1}, "longest_rest"),
         ({"pitch_range": (70, 60)}, "pitch_range"),
         ({"pitch_range": (60.5, 70)}, "pitch_range"),
         ({"candidates": 0}, "candidates"),
@@ -147,6 +156,8 @@ def test_controls_that_cannot_be_honoured(model):
         generate_melody(model, timeline(), SamplingControls(pitch_range=(10, 20)))
     with pytest.raises(GenerationError, match="shorter than one grid step"):
         generate_melody(model, timeline(), SamplingControls(longest_note=F(1, 8)))
+    with pytest.raises(GenerationError, match="longest_rest 1/8 is shorter than one grid step"):
+        generate_melody(model, timeline(), SamplingControls(longest_rest=F(1, 8)))
     with pytest.raises(GenerationError, match="ChordTimeline"):
         generate_melody(model, "I V vi IV", SamplingControls())
 
