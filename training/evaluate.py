@@ -201,23 +201,30 @@ def corpus_songs(
     split: str = "test",
     analysts: Sequence[str] = ("dt", "tdc"),
     limit: int | None = None,
+    whole_songs: bool = False,
 ) -> SongSet:
     """The Rock Corpus songs of one split (``train``, ``validation``, ``test``, ``all``).
 
     Each song gives one entry per harmony analyst (``stem_dt``, ``stem_tdc``)
-    over its one melody, as in training, so the loss here matches the test
-    loss of ``melgen train``. ``limit`` keeps the first songs (by stem).
+    over its one melody, cut to its sung part (from the measure of the first
+    melody note to that of the last, :func:`training.dataset.sung_part`) as in
+    training, so the loss here matches the test loss of ``melgen train``;
+    ``whole_songs=True`` keeps the instrumental intro and outro. ``limit``
+    keeps the first songs (by stem).
     Sequences without melody notes, or with unmetered measures the grid
     cannot hold, are left out and listed in ``skipped``.
     """
     from corpus_adapters.corpus import iter_songs, load_corpus_song
-    from training.dataset import song_timeline
+    from music21_melgen.encoding import REST, ChordGridRepresentation
+    from training.dataset import song_timeline, sung_part
     from training.split import SPLITS, split_of
 
     if split not in (*SPLITS, "all"):
         raise MelgenError(f"unknown split {split!r} (known: {', '.join(SPLITS)}, all)")
     stems = 0
-    result = SongSet([], f"Rock Corpus {corpus}, split {split}")
+    cut = "whole songs" if whole_songs else "sung part"
+    result = SongSet([], f"Rock Corpus {corpus}, split {split}, {cut}")
+    grid = ChordGridRepresentation()  # lays notes on steps to find the sung measures
     for song in iter_songs(corpus):
         if split != "all" and split_of(song.stem) != split:
             continue
@@ -239,6 +246,10 @@ def corpus_songs(
                 continue
             try:
                 timeline, notes = song_timeline(data)
+                if not whole_songs:
+                    encoded = grid.encode_timeline(timeline)
+                    events = grid.encode_melody(encoded, notes)
+                    timeline, notes = sung_part(timeline, notes, encoded.grid.measure_index[events != REST])
             except ScoreError as error:
                 result.skipped.append(f"{name}: {error}")
                 continue

@@ -71,6 +71,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="song i is sampled with seed N+i in every row (default 0)",
     )
     parser.add_argument("--limit", type=_non_negative_int, metavar="N", help="only the first N songs")
+    parser.add_argument(
+        "--whole-songs", action="store_true",
+        help="keep each corpus song's instrumental intro and outro (default: the sung part, as in training)",
+    )
     tuning = parser.add_argument_group("sampling of the first model (the others use the engine defaults)")
     tuning.add_argument("--temperature", type=_positive_float, metavar="T", help="<1 safer, >1 wilder (default 1.0)")
     tuning.add_argument("--top-p", type=_positive_float, metavar="P", help="nucleus share, 1.0 = off (default 0.95)")
@@ -100,6 +104,8 @@ def _command(args: argparse.Namespace) -> str:
     words += ["--seed", str(args.seed), "--out", args.out]
     if args.limit is not None:
         words += ["--limit", str(args.limit)]
+    if args.whole_songs:
+        words.append("--whole-songs")
     for flag, value in _controls(args).items():
         words += [f"--{flag.replace('_', '-')}", str(value)]
     return shlex.join(words)
@@ -119,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     if args.corpus is not None:
-        songs = corpus_songs(args.corpus, split=args.split, limit=args.limit)
+        songs = corpus_songs(args.corpus, split=args.split, limit=args.limit, whole_songs=args.whole_songs)
     else:
         songs = score_songs(args.scores, limit=args.limit)
     say(f"{songs.source}: {len(songs.songs)} songs")
