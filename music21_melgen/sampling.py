@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -321,14 +321,47 @@ def sample_lstm_candidates(
     )
     cell = HandLstm(model.numpy_weights())
     pre = cell.start(encoded.conditioning, batch)
-    rows = np.arange(batch)
     events = np.zeros((batch, total), dtype=np.int64)
+    log_likelihood = np.zeros(batch)
+    _sample_steps(
+        cell.step, pre, total, start, forced, weight, uniforms, longest, longest_rest,
+        (reduction_start, growth), inverse_temperature, top_p, events, log_likelihood,
+    )
+    steps = max(total - start, 1)
+    return [
+        GeneratedMelody(
+            notes=representation.decode_on_grid(events[i], grid),
+            log_likelihood=float(log_likelihood[i] / steps / math.log(2)),
+            candidate=i,
+        )
+        for i in range(batch)
+    ]
+
+
+def _sample_steps(
+    step: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    pre: "_Projection",
+    total: int,
+    start: int,
+    forced: np.ndarray,
+    weight: np.ndarray,
+    uniforms: np.ndarray,
+    longest: int | None,
+    longest_rest: int | None,
+    reduction: tuple[float, float],
+    inverse_temperature: float,
+    top_p: float,
+    events: np.ndarray,
+    log_likelihood: np.ndarray,
+) -> None:
+    """The sampling loop; fills ``events`` [B, T] and ``log_likelihood`` [B] (nats) in place."""
+    batch, vocab = uniforms.shape[0], weight.shape[1]
+    reduction_start, growth = reduction
+    rows = np.arange(batch)
     prev = np.full(batch, REST, dtype=np.int64)
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
     rest_onset = np.zeros(batch, dtype=np.int64)  # step where the current rest began
     factor = np.full(batch, float(reduction_start))
-    log_likelihood = np.zeros(batch)
-    step = cell.step
     for t in range(total):
         logits = step(pre[t], prev)  # [B, V]
         if t < start:
@@ -361,12 +394,3 @@ def sample_lstm_candidates(
         factor = np.where(event == HOLD, factor * growth, reduction_start)
         events[:, t] = event
         prev = event
-    steps = max(total - start, 1)
-    return [
-        GeneratedMelody(
-            notes=representation.decode_on_grid(events[i], grid),
-            log_likelihood=float(log_likelihood[i] / steps / math.log(2)),
-            candidate=i,
-        )
-        for i in range(batch)
-    ]
