@@ -14,9 +14,13 @@ Prints, for one 32-bar 4/4 progression (512 sixteenth steps):
    model's MelGen-style windowed sampling (64 LSTM steps re-run for every
    step), both for the same 512 steps, and their ratio (goal: at least 20x).
 
-Run from the repository root::
+Wall and CPU time are both printed: on a shared 2-core machine the wall time
+swings with the load. With other jobs running, start it with
+``OPENBLAS_NUM_THREADS=1`` (numpy's two BLAS threads otherwise spin against
+each other: 160 ms instead of 90 ms a melody, measured). Run from the
+repository root::
 
-    python -m benchmarks.generation_speed [--model default] [--repeats 20]
+    OPENBLAS_NUM_THREADS=1 python -m benchmarks.generation_speed [--model default] [--repeats 20]
 """
 
 from __future__ import annotations
@@ -153,8 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     steps = ChordGridRepresentation().grid(timeline).length
     print(f"generation of one {BARS}-bar 4/4 melody ({steps} steps), median of {args.repeats} runs:")
     for label, generate in [*_default_generators(args.model), *GENERATORS]:
-        seconds = time_it(lambda: generate(timeline), args.repeats)
-        print(f"  {label:32s} {seconds * 1e3:8.1f} ms  ({seconds / steps * 1e6:6.1f} µs/step)")
+        wall, cpu = _wall_and_cpu(lambda: generate(timeline), args.repeats)
+        print(
+            f"  {label:32s} wall {wall * 1e3:7.1f} ms ({wall / steps * 1e6:5.1f} µs/step), "
+            f"CPU {cpu * 1e3:7.1f} ms"
+        )
     model = load_model(args.model)
     sizes = sorted({(model.network.config.hidden_size, model.network.config.num_layers), (256, 1)})
     print("LSTM arithmetic per step, hand numpy cell vs nn.LSTM called step by step:")
