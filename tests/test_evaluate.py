@@ -196,3 +196,29 @@ def test_cli_reports_bad_input(tmp_path: Path, capsys):
 def test_unknown_split_is_refused(rock_corpus: Path):
     with pytest.raises(MelgenError, match="unknown split"):
         ev.corpus_songs(rock_corpus, split="holdout")
+
+
+def test_corpus_end_to_end_with_bundled_models(rock_corpus: Path, tmp_path: Path):
+    import numpy as np
+
+    from training.dataset import sung_part
+
+    songs = ev.corpus_songs(rock_corpus, split="test", limit=1)
+    assert len(songs.songs) == 2  # one song under both analysts' chords
+    assert all(song.name.rsplit("_", 1)[1] in ("dt", "tdc") for song in songs.songs)
+    # Eight bars of each keep the windowed seed model (64 model steps a note) quick.
+    songs.songs = [
+        ev.EvalSong(song.name, *sung_part(song.timeline, song.notes, np.array([0, 7])))
+        for song in songs.songs
+    ]
+    evaluation = ev.evaluate(songs, ["default", "seed"], seed=0)
+    labels = [row.label for row in evaluation.rows]
+    assert labels == ["real", "default", "seed", "default, no CR", "seed, no CR"]
+    assert evaluation.row("seed").representation != evaluation.row("default").representation
+    for row in evaluation.rows[1:]:
+        assert row.counts.songs == 2 and row.counts.notes > 0
+        assert row.bits_per_step is not None and row.bits_per_step > 0
+        assert row.weights_sha256
+    assert [goal.text for goal in ev.goals(evaluation)][-1] == "better than seed on every row"
+    written = ev.write_report(evaluation, tmp_path, plots=False)
+    assert [path.name for path in written] == ["evaluation.md", "evaluation.json"]

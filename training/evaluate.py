@@ -110,6 +110,7 @@ class Row:
     counts: MelodyCounts
     model: str | None = None  # bundled name or checkpoint folder; None for 'real'
     representation: str | None = None  # the model's representation name
+    weights_sha256: str | None = None  # the model's content hash: which weights were measured
     controls: dict[str, Any] | None = None  # the sampling controls (seed = base seed)
     bits_per_step: float | None = None  # loss on the real melodies, bits per grid step
     seconds: float = 0.0  # wall-clock time of the row's generation
@@ -119,6 +120,7 @@ class Row:
             "label": self.label,
             "model": self.model,
             "representation": self.representation,
+            "weights_sha256": self.weights_sha256,
             "controls": self.controls,
             "bits_per_step": self.bits_per_step,
             "seconds": round(self.seconds, 3),
@@ -470,6 +472,7 @@ def evaluate(
                 counts,
                 model=str(model),
                 representation=getattr(loaded.representation, "name", None),
+                weights_sha256=getattr(loaded, "content_hash", None) or None,
                 controls=_controls_json(dataclasses.replace(setting, seed=seed)),
                 bits_per_step=bits,
                 seconds=time.perf_counter() - started,

@@ -17,6 +17,8 @@ from typing import Any
 
 __all__ = ["add_parser", "run"]
 
+_KEEP = object()  # --continuation-reduction not given: the engine's default
+
 
 def _positive_float(text: str) -> float:
     try:
@@ -36,6 +38,19 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
     return value
+
+
+def _reduction(text: str) -> tuple[float, float] | None:
+    """``off`` or ``START,GROWTH`` of the continuation reduction."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        start, growth = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write off or START,GROWTH, e.g. 1.3,1.4") from None
+    if not (start > 0 and growth > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: START and GROWTH must be positive")
+    return start, growth
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -86,6 +101,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--longest-note", type=_positive_float, metavar="QL",
         help="no note held longer than this many quarter lengths (default: no limit)",
     )
+    tuning.add_argument(
+        "--continuation-reduction", type=_reduction, default=_KEEP, metavar="START,GROWTH|off",
+        help="MelGen's divisor of held notes for the model under test (default 1.3,1.4; off = none); "
+        "the '..., no CR' rows always have it off",
+    )
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(handler=run)
@@ -107,13 +127,18 @@ def _command(args: argparse.Namespace) -> str:
     if args.whole_songs:
         words.append("--whole-songs")
     for flag, value in _controls(args).items():
+        if flag == "continuation_reduction":
+            value = "off" if value is None else ",".join(str(part) for part in value)
         words += [f"--{flag.replace('_', '-')}", str(value)]
     return shlex.join(words)
 
 
-def _controls(args: argparse.Namespace) -> dict[str, float]:
+def _controls(args: argparse.Namespace) -> dict[str, Any]:
     names = ("temperature", "top_p", "chord_tone_weight", "longest_note")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    controls: dict[str, Any] = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.continuation_reduction is not _KEEP:
+        controls["continuation_reduction"] = args.continuation_reduction
+    return controls
 
 
 def run(args: argparse.Namespace) -> int:
