@@ -95,7 +95,7 @@ class TrainingPreset:
 # Presets by name. The seed preset's modules add "seed" here (and its trainer
 # to training.train.TRAINERS).
 PRESETS: dict[str, TrainingPreset] = {
-    "default": TrainingPreset(name="default", dropout=0.6, weight_decay=0.2, max_epochs=14, patience=4),
+    "default": TrainingPreset(name="default", dropout=0.5, weight_decay=0.1, max_epochs=14, patience=4),
     "tiny": TrainingPreset(
         name="tiny",
         embedding_size=8,
