@@ -4,18 +4,21 @@ Generation walks the grid once (O(steps)), carrying the LSTM state, for all
 candidates at once. It does not call ``nn.LSTM`` step by step (each call costs
 hundreds of microseconds of overhead): the weights are taken out as float64
 numpy arrays and the cell is written by hand. The conditioning part of the
-first layer's input projection is computed for all steps in one product (the
-harmony is known in advance) and the embedding part is a table (V × 4H), so a
-step costs ``gates = pre[t] + table[prev] + h @ W_hh.T`` plus the upper layers.
+first layer's input projection is computed a block of 256 steps per product
+(the harmony is known in advance) and the embedding part is a table (V × 4H),
+so a step costs ``gates = pre[t] + table[prev] + W_hh h`` plus the upper
+layers. Each candidate's recurrent product is its own matrix-vector product,
+so its arithmetic is bit for bit the same at any batch size.
 
 Per step, for every candidate, in this order: logits / temperature → softmax;
 forbidden events get zero (NOTEs outside ``pitch_range``; HOLD with no note
-sounding or past ``longest_note``; REST past ``longest_rest``); chord tones × ``chord_tone_weight``; HOLD ÷
-the continuation-reduction factor; renormalise; keep the nucleus (``top_p``);
-draw with the candidate's own random stream. Candidate ``i`` draws from a
-numpy ``Generator`` seeded with ``(seed, i)``, so a candidate's melody does not
-depend on how many others run beside it. The best candidate is the one the
-raw model (temperature 1, no controls) finds likeliest.
+sounding or past ``longest_note``; REST past ``longest_rest``); chord tones ×
+``chord_tone_weight``; HOLD ÷ the continuation-reduction factor; keep the
+nucleus (``top_p``); draw with the candidate's own random stream. Candidate
+``i`` draws from a numpy ``Generator`` seeded with ``(seed, i)``, so a
+candidate's melody does not depend on how many others run beside it. The
+best candidate is the one the raw model (temperature 1, no controls) finds
+likeliest.
 
 Numpy only; torch is needed only to build a model, not to sample from it.
 """
