@@ -78,3 +78,20 @@ def test_unreachable_scheduler_and_missing_distributed_are_clear_errors(
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
     with pytest.raises(MelgenError, match=r"music21-melgen\[dask\]"):
         run_batch([corpus], tmp_path / "b", model=model, scheduler="tcp://127.0.0.1:9")
+
+
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # the module's cluster holds it
+def test_a_killed_dask_worker_is_replaced_and_nothing_is_lost(
+    setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, model, local_xml, _ = setup
+    token = tmp_path / "kill-token"
+    token.write_text("the first worker task to delete this file kills its own process")
+    monkeypatch.setenv("MELGEN_BATCH_KILL_TOKEN", str(token))  # before the workers start: they inherit it
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as local_cluster:
+        report = run_batch([corpus], tmp_path / "out", seed=11, model=model, scheduler=local_cluster.scheduler_address)
+    assert not token.exists()  # a worker did die
+    assert (report.ok, report.failed) == (4, 1)  # the broken file only
+    assert outputs(tmp_path / "out") == local_xml
