@@ -48,9 +48,10 @@ class MelgenAccessor:
 
         Takes the keywords of :func:`music21_melgen.engine.generate` (seed,
         temperature, top_p, chord_tone_weight, continuation_reduction,
-        candidates, pitch_range, longest_note, primer, model, chord_parts,
-        part_name). Always in place: use ``music21_melgen.generate(score,
-        inPlace=False)`` for a new score.
+        candidates, pitch_range, longest_note, longest_rest, primer, model,
+        chord_parts, part_name); a sampling control left out takes the
+        model's recommended value. Always in place: use
+        ``music21_melgen.generate(score, inPlace=False)`` for a new score.
         """
         from music21_melgen.engine import generate
 

@@ -10,6 +10,8 @@
     training_data_hash          sha256 of the corpus files trained on
     metrics                     e.g. val_bits_per_step, test_bits_per_step
     training                    preset, seconds, epochs, command, seed, split ...
+    sampling                    the sampling settings the trainer recommends
+                                (optional; see sampling.controls_from_json)
     versions                    python, torch, numpy, safetensors, music21_melgen
 
 Both files are written to a temporary file in the same folder and renamed, so
@@ -18,6 +20,12 @@ a crash never leaves half a checkpoint. Loading checks every part and raises
 are read with safetensors only (nothing is ever unpickled: ``torch.load`` runs
 code from the file, safetensors cannot). ``"default"`` and ``"seed"`` name the
 folders bundled in ``music21_melgen/models/``.
+
+The ``sampling`` object is what ``SamplingControls.for_model`` starts from
+when the user leaves a control unset; it is checked on load (a bad value is a
+CheckpointError) and can be read without loading the weights
+(:func:`recommended_sampling`), so help texts and batch coordinators need no
+torch. Editing it changes how a model samples, not its weights or their hash.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from music21_melgen.encoding import representation_from_dict
-from music21_melgen.errors import CheckpointError, ModelError
+from music21_melgen.errors import CheckpointError, GenerationError, ModelError
+from music21_melgen.sampling import controls_from_json
 
 __all__ = [
     "FORMAT",
@@ -44,6 +53,7 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "file_sha256",
+    "recommended_sampling",
 ]
 
 FORMAT = "music21-melgen-checkpoint"
@@ -94,17 +104,31 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def save_checkpoint(model: Any, directory: str | os.PathLike, *, metrics: dict, training: dict) -> Path:
+def save_checkpoint(
+    model: Any,
+    directory: str | os.PathLike,
+    *,
+    metrics: dict,
+    training: dict,
+    sampling: dict | None = None,
+) -> Path:
     """Write ``model`` to ``directory`` (created if needed); return the folder.
 
     ``training`` should carry ``data_hash`` (stored as ``training_data_hash``),
     ``seconds``, ``command`` and the preset; ``metrics`` the losses in bits per
-    step. Sets ``model.content_hash`` and ``model.config`` to what was saved.
+    step; ``sampling`` the recommended sampling settings in JSON form
+    (``sampling.controls_to_json``), checked first. Sets ``model.content_hash``
+    and ``model.config`` to what was saved.
     """
     from safetensors.torch import save_file
 
     if getattr(model, "kind", None) not in MODEL_KINDS:
         raise CheckpointError(f"cannot save a {type(model).__name__}: its kind is not in MODEL_KINDS")
+    if sampling is not None:
+        try:
+            controls_from_json(sampling)
+        except GenerationError as error:
+            raise CheckpointError(f"cannot save {directory}: {error}") from None
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -123,6 +147,8 @@ def save_checkpoint(model: Any, directory: str | os.PathLike, *, metrics: dict, 
             "training": training,
             "versions": _versions(),
         }
+        if sampling is not None:
+            config["sampling"] = sampling
         text = json.dumps(config, indent=2, sort_keys=False) + "\n"
         _atomic_write(folder / CONFIG_FILE, lambda path: path.write_text(text, encoding="utf-8"))
     except TypeError as error:
@@ -166,6 +192,7 @@ def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) ->
             f"this package reads version {FORMAT_VERSION}"
         )
     cls = _model_class(config.get("kind"), config_path)
+    _check_sampling(config, config_path)
     try:
         representation = representation_from_dict(config.get("representation"))
     except ModelError as error:
@@ -197,6 +224,46 @@ def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) ->
         )
     except ModelError as error:
         raise CheckpointError(f"{folder}: {error}") from None
+
+
+def _check_sampling(config: dict, config_path: Path) -> dict[str, Any]:
+    """The checked ``sampling`` object of a config as SamplingControls keywords ({} if absent)."""
+    if "sampling" not in config:
+        return {}
+    try:
+        return controls_from_json(config["sampling"])
+    except GenerationError as error:
+        raise CheckpointError(f"{config_path}: {error}") from None
+
+
+def _folder(name_or_path: str | os.PathLike) -> Path:
+    if isinstance(name_or_path, str) and name_or_path in BUNDLED_MODELS:
+        return MODELS_DIR / name_or_path
+    return Path(name_or_path)
+
+
+def recommended_sampling(name_or_path: str | os.PathLike = "default") -> dict[str, Any]:
+    """The sampling settings a checkpoint recommends, as SamplingControls keywords.
+
+    Reads only ``config.json`` (no torch, no weights); {} when the checkpoint
+    recommends nothing. CheckpointError when the file is missing or the
+    settings are bad.
+
+    >>> recommended_sampling("seed")["continuation_reduction"]
+    (1.3, 1.4)
+    """
+    config_path = _folder(name_or_path) / CONFIG_FILE
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{config_path}: missing: {os.fspath(name_or_path)!r} is not a checkpoint") from None
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{config_path}:{error.lineno}:{error.colno}: bad JSON: {error.msg}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{config_path}: unreadable: {error}") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_path}: not a music21-melgen checkpoint (format must be {FORMAT!r})")
+    return _check_sampling(config, config_path)
 
 
 def load_model(name_or_path: str | os.PathLike = "default") -> Any:

@@ -36,10 +36,13 @@ from music21.musicxml import m21ToXml
 
 from music21_melgen.errors import GenerationError, MelgenError, OutputError, ScoreError
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
+from music21_melgen.sampling import MODEL_DEFAULT, Bars, SamplingControls, generate_melody
 from music21_melgen.score_harmony import ScoreTimeline, describe_score, timeline_from_score
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
+    "MODEL_DEFAULT",
+    "SAMPLING_CONTROLS",
     "KeyEstimatedWarning",
     "GenerateResult",
     "OUTPUT_FORMATS",
@@ -52,6 +55,12 @@ __all__ = [
     "write_score",
     "musicxml_bytes",
 ]
+
+# Keywords of ``generate`` / ``generate_file`` that set sampling controls (besides ``seed``).
+SAMPLING_CONTROLS = (
+    "temperature", "top_p", "chord_tone_weight", "continuation_reduction",
+    "candidates", "pitch_range", "longest_note", "longest_rest",
+)
 
 # Output format by file extension.
 OUTPUT_FORMATS = {".musicxml": "musicxml", ".xml": "musicxml", ".mxl": "mxl", ".mid": "midi", ".midi": "midi"}
@@ -209,13 +218,14 @@ def generate(
     score: stream.Stream,
     *,
     seed: int = 0,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
-    chord_tone_weight: float = 1.0,
-    continuation_reduction: tuple[float, float] | None = (1.3, 1.4),
-    candidates: int = 1,
-    pitch_range: tuple[int, int] = (55, 79),
-    longest_note: float | Fraction | None = None,
+    temperature: float = MODEL_DEFAULT,
+    top_p: float = MODEL_DEFAULT,
+    chord_tone_weight: float = MODEL_DEFAULT,
+    continuation_reduction: tuple[float, float] | None = MODEL_DEFAULT,
+    candidates: int = MODEL_DEFAULT,
+    pitch_range: tuple[int, int] = MODEL_DEFAULT,
+    longest_note: float | Fraction | Bars | None = MODEL_DEFAULT,
+    longest_rest: float | Fraction | None = MODEL_DEFAULT,
     primer: stream.Stream | str | os.PathLike | Sequence[MelodyNote] | None = None,
     model: str | os.PathLike | Any = "default",
     chord_parts: Sequence[int | str] | None = None,
@@ -237,7 +247,12 @@ def generate(
     ``chord_tone_weight`` (>1 more chord tones), ``continuation_reduction``
     ((start, growth) divisor of held notes, None = off), ``candidates``
     (best of N by the model's likelihood), ``pitch_range`` (lowest, highest
-    MIDI pitch), ``longest_note`` (quarter lengths, None = no limit).
+    MIDI pitch), ``longest_note`` (quarter lengths or ``Bars(n)``, None = no
+    limit), ``longest_rest`` (quarter lengths, None = no limit). A control
+    left at ``MODEL_DEFAULT`` takes the model's recommended value (the
+    ``sampling`` object of its checkpoint; see
+    :meth:`~music21_melgen.sampling.SamplingControls.for_model`), so the
+    bundled ``default`` and ``seed`` models each sample their best way.
     ``primer`` is a melody (stream, file or MelodyNotes) the new line
     continues; ``model`` is ``"default"``, ``"seed"`` or a checkpoint folder;
     ``chord_parts`` names the parts to chordify (see ``timeline_from_score``).
@@ -253,14 +268,17 @@ def generate(
             "get a new Score holding this stream and the melody"
         )
     timeline = timeline_from_score(score, chord_parts=chord_parts)
-    part = _melody_for(
-        score,
-        timeline,
-        _controls(seed, temperature, top_p, chord_tone_weight, continuation_reduction, candidates, pitch_range, longest_note),
-        primer,
-        model,
-        part_name,
-    )[0]
+    given = {
+        "temperature": temperature,
+        "top_p": top_p,
+        "chord_tone_weight": chord_tone_weight,
+        "continuation_reduction": continuation_reduction,
+        "candidates": candidates,
+        "pitch_range": pitch_range,
+        "longest_note": longest_note,
+        "longest_rest": longest_rest,
+    }
+    part = _melody_for(score, timeline, seed, given, primer, model, part_name)[0]
     if inPlace:
         _insert_on_top(score, part)
         return part
@@ -273,43 +291,30 @@ def generate(
     return result
 
 
-def _controls(
-    seed: int,
-    temperature: float,
-    top_p: float,
-    chord_tone_weight: float,
-    continuation_reduction: tuple[float, float] | None,
-    candidates: int,
-    pitch_range: tuple[int, int],
-    longest_note: float | Fraction | None,
-) -> Any:
-    from music21_melgen.sampling import SamplingControls
-
-    if continuation_reduction is not None:
-        continuation_reduction = tuple(continuation_reduction)  # type: ignore[assignment]
-    return SamplingControls(
-        seed=seed,
-        temperature=temperature,
-        top_p=top_p,
-        chord_tone_weight=chord_tone_weight,
-        continuation_reduction=continuation_reduction,
-        longest_note=longest_note,
-        pitch_range=tuple(pitch_range),  # type: ignore[arg-type]
-        candidates=candidates,
-    )
+def _controls(model: Any, seed: int, given: dict[str, Any]) -> SamplingControls:
+    """The model's recommended controls with what the caller ``given`` (MODEL_DEFAULT = not given)."""
+    if given.get("pitch_range") not in (None, MODEL_DEFAULT):
+        given = {**given, "pitch_range": tuple(given["pitch_range"])}
+    if given.get("continuation_reduction") not in (None, MODEL_DEFAULT):
+        given = {**given, "continuation_reduction": tuple(given["continuation_reduction"])}
+    return SamplingControls.for_model(model, seed=seed, **given)
 
 
 def _melody_for(
     score: stream.Stream,
     timeline: ScoreTimeline,
-    controls: Any,
+    seed: int,
+    given: dict[str, Any],
     primer: Any,
     model: Any,
     part_name: str,
 ) -> tuple[stream.Part, Any, Any]:
-    """Sample a melody over ``timeline`` and write it as a Part; also return the melody and model."""
-    from music21_melgen.sampling import generate_melody
+    """Sample a melody over ``timeline`` and write it as a Part; also return the melody and model.
 
+    ``given``: the sampling controls the caller set (MODEL_DEFAULT = the model's value).
+    """
+    loaded = load_model(model)
+    controls = _controls(loaded, seed, given)
     if timeline.key_estimated:
         first = timeline.chords[0]
         warnings.warn(
@@ -322,7 +327,6 @@ def _melody_for(
     primer_notes = tuple(
         MelodyNote(n.offset + start, n.length, n.midi) for n in (melody_notes(primer) if primer is not None else ())
     )
-    loaded = load_model(model)
     melody = generate_melody(loaded, timeline, controls, primer_notes)
     low, high = controls.pitch_range
     outside = [n for n in melody.notes[len(primer_notes):] if not low <= n.midi <= high]
@@ -573,7 +577,8 @@ def generate_file(
 
     ``controls`` are ``generate``'s sampling keywords (temperature, top_p,
     chord_tone_weight, continuation_reduction, candidates, pitch_range,
-    longest_note). The output format follows the extension (``OUTPUT_FORMATS``);
+    longest_note, longest_rest); one left out (or ``MODEL_DEFAULT``) takes the
+    model's recommended value. The output format follows the extension (``OUTPUT_FORMATS``);
     the input is never modified, the output never left half written.
     """
     started = time.perf_counter()
@@ -585,24 +590,14 @@ def generate_file(
     _check_writable(target)
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise OutputError(f"{target}: is the input file; choose another output so the input stays as it is")
-    unknown = set(controls) - {
-        "temperature", "top_p", "chord_tone_weight", "continuation_reduction",
-        "candidates", "pitch_range", "longest_note",
-    }
+    unknown = set(controls) - set(SAMPLING_CONTROLS)
     if unknown:
         raise GenerationError(f"unknown sampling control(s): {', '.join(sorted(unknown))}")
     score = read_score(source)
     timeline = timeline_from_score(score, chord_parts=chord_parts)
-    settings = {
-        "temperature": 1.0, "top_p": 0.95, "chord_tone_weight": 1.0,
-        "continuation_reduction": (1.3, 1.4), "candidates": 1, "pitch_range": (55, 79),
-        "longest_note": None,
-    }
-    settings.update(controls)
-    sampling = _controls(seed=seed, **settings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KeyEstimatedWarning)
-        part, melody, loaded = _melody_for(score, timeline, sampling, primer, model, DEFAULT_PART_NAME)
+        part, melody, loaded = _melody_for(score, timeline, seed, controls, primer, model, DEFAULT_PART_NAME)
     _insert_on_top(score, part)
     write_score(score, target, timeline=timeline)
     first = timeline.chords[0]

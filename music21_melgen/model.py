@@ -250,10 +250,13 @@ class LstmMelodyModel:
         controls: "SamplingControls | None" = None,
         primer: Sequence[MelodyNote] = (),
     ) -> "GeneratedMelody":
-        """Sample a melody over ``timeline`` (see :func:`music21_melgen.sampling.generate_melody`)."""
+        """Sample a melody over ``timeline`` (see :func:`music21_melgen.sampling.generate_melody`).
+
+        No ``controls``: the checkpoint's recommended settings (``SamplingControls.for_model``).
+        """
         from music21_melgen.sampling import SamplingControls, sample_lstm
 
-        return sample_lstm(self, timeline, controls if controls is not None else SamplingControls(), primer)
+        return sample_lstm(self, timeline, controls if controls is not None else SamplingControls.for_model(self), primer)
 
     @torch.no_grad()
     def event_log_probs(self, events: np.ndarray, conditioning: np.ndarray) -> np.ndarray:

@@ -12,7 +12,8 @@ so its arithmetic is bit for bit the same at any batch size.
 
 Per step, for every candidate, in this order: logits / temperature → softmax;
 forbidden events get zero (NOTEs outside ``pitch_range``; HOLD with no note
-sounding or past ``longest_note``; REST past ``longest_rest``); chord tones ×
+sounding or past ``longest_note``, in quarter lengths or in :class:`Bars` of
+the meter where the note began; REST past ``longest_rest``); chord tones ×
 ``chord_tone_weight``; HOLD ÷ the continuation-reduction factor; keep the
 nucleus (``top_p``); draw with the candidate's own random stream. Candidate
 ``i`` draws from a numpy ``Generator`` seeded with ``(seed, i)``, so a
@@ -20,27 +21,48 @@ candidate's melody does not depend on how many others run beside it. The
 best candidate is the one the raw model (temperature 1, no controls) finds
 likeliest.
 
+The step loop runs with numpy's BLAS held to one thread
+(``threadpoolctl``): its products are tiny, and several BLAS threads only
+fight over the cores (a melody took 154 ms instead of 68 ms on a busy 2-core
+machine).
+
+**Per-model defaults.** Each checkpoint recommends its own settings (the
+``sampling`` object of its ``config.json``, see :func:`controls_from_json`);
+:meth:`SamplingControls.for_model` starts from them and applies what the
+caller gave. The user-facing entry points (``engine.generate``, the
+accessor, ``melgen generate`` / ``batch`` / ``evaluate``) take every control
+as :data:`MODEL_DEFAULT` ("not given") unless the user sets it. A
+``SamplingControls`` built directly uses the class defaults below.
+
 Numpy only; torch is needed only to build a model, not to sample from it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from music21_melgen.encoding import HOLD, REST
 from music21_melgen.errors import GenerationError
-from music21_melgen.timeline import ChordTimeline, MelodyNote
+from music21_melgen.timeline import ChordTimeline, MeasureSpan, MelodyNote
 
 if TYPE_CHECKING:
     from music21_melgen.model import LstmMelodyModel, MelodyModel
 
 __all__ = [
+    "MODEL_DEFAULT",
+    "RECOMMENDABLE",
+    "Bars",
     "SamplingControls",
+    "controls_from_json",
+    "controls_to_json",
+    "one_blas_thread",
     "GeneratedMelody",
     "generate_melody",
     "sample_lstm",
@@ -53,6 +75,72 @@ MAX_CANDIDATES = 64  # best-of-N beyond this costs time and buys nothing measura
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _ModelDefault:
+    """The type of :data:`MODEL_DEFAULT`; one instance, falsy, shown by name."""
+
+    _instance: "_ModelDefault | None" = None
+
+    def __new__(cls) -> "_ModelDefault":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MODEL_DEFAULT"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MODEL_DEFAULT"  # unpickles (in pool and Dask workers) as the same instance
+
+
+# "Not given": the model's recommended value is used (see SamplingControls.for_model).
+# None keeps its own meaning in the controls (continuation reduction off, no limit).
+MODEL_DEFAULT: Any = _ModelDefault()
+
+
+@dataclass(frozen=True)
+class Bars:
+    """A length in bars of the meter in force where a note begins.
+
+    ``Bars(1)`` is 4 quarters in 4/4, 3 in 3/4, 3 (a dotted half) in 6/8, also
+    in a pickup measure (the meter's bar, not the shorter measure).
+
+    >>> Bars(1), Bars(1.5).count
+    (Bars(1), Fraction(3, 2))
+    >>> Bars(0)
+    Traceback (most recent call last):
+    music21_melgen.errors.GenerationError: Bars needs a positive number of bars, got 0
+    """
+
+    count: Fraction  # bars, > 0
+
+    def __post_init__(self) -> None:
+        if not _is_number(self.count) or self.count <= 0:
+            raise GenerationError(f"Bars needs a positive number of bars, got {self.count!r}")
+        object.__setattr__(self, "count", Fraction(self.count).limit_denominator(10_000))
+
+    def __repr__(self) -> str:
+        count = self.count
+        return f"Bars({count.numerator if count.denominator == 1 else float(count)})"
+
+    def quarters(self, measure: MeasureSpan) -> Fraction:
+        """Quarter lengths of this many bars of ``measure``'s meter (its own length if unreadable).
+
+        >>> from music21_melgen.timeline import MeasureSpan
+        >>> Bars(1).quarters(MeasureSpan(1, Fraction(0), Fraction(1), "6/8", Fraction(3, 2)))
+        Fraction(3, 1)
+        """
+        numerator, _, denominator = measure.time_signature.partition("/")
+        try:
+            beats = sum(int(part) for part in numerator.split("+"))
+            bar = Fraction(4 * beats, int(denominator))
+        except (ValueError, ZeroDivisionError):
+            bar = measure.length
+        return self.count * (bar if bar > 0 else measure.length)
 
 
 @dataclass(frozen=True)
@@ -71,7 +159,9 @@ class SamplingControls:
     top_p: float = 0.95  # nucleus: sample among the likeliest events holding this much probability; 1.0 = off
     chord_tone_weight: float = 1.0  # multiplies the probability of notes in the current chord (1.0 = model as is)
     continuation_reduction: tuple[float, float] | None = (1.3, 1.4)  # (start, growth) of MelGen's HOLD divisor; None = off
-    longest_note: Fraction | None = None  # quarter lengths; a hold past it is forbidden; None = no limit
+    # Quarter lengths, or Bars(n) of the meter where the note begins; a hold past it is
+    # forbidden; None = no limit.
+    longest_note: Fraction | Bars | None = None
     pitch_range: tuple[int, int] = (55, 79)  # lowest and highest MIDI pitch allowed, inclusive
     # Quarter lengths; a rest past it is forbidden, a note must start; None = no limit. The
     # model learned the corpus's instrumental breaks, and a sampled rest can otherwise go on
@@ -98,9 +188,11 @@ class SamplingControls:
                 raise GenerationError(
                     f"continuation_reduction must be None or (start, growth), two positive numbers; got {reduction!r}"
                 )
-        if self.longest_note is not None:
+        if self.longest_note is not None and not isinstance(self.longest_note, Bars):
             if not _is_number(self.longest_note) or self.longest_note <= 0:
-                raise GenerationError(f"longest_note must be a positive quarter length, got {self.longest_note!r}")
+                raise GenerationError(
+                    f"longest_note must be a positive quarter length or Bars(n), got {self.longest_note!r}"
+                )
             object.__setattr__(self, "longest_note", Fraction(self.longest_note).limit_denominator(10_000))
         if self.longest_rest is not None:
             if not _is_number(self.longest_rest) or self.longest_rest <= 0:
@@ -122,6 +214,105 @@ class SamplingControls:
             raise GenerationError(f"candidates must be an integer in 1..{MAX_CANDIDATES}, got {self.candidates!r}")
 
 
+    @classmethod
+    def for_model(cls, model: Any, **given: Any) -> "SamplingControls":
+        """The controls to sample ``model`` with: its recommendation, then what was ``given``.
+
+        ``model`` is a loaded model (its ``config`` holds the checkpoint's
+        ``sampling`` object) or that object itself as a mapping; a control not
+        in the recommendation takes the class default. A ``given`` value of
+        :data:`MODEL_DEFAULT` counts as not given.
+
+        >>> SamplingControls.for_model({"top_p": 0.5}, seed=2).top_p
+        0.5
+        >>> SamplingControls.for_model({"top_p": 0.5}, top_p=0.9, temperature=MODEL_DEFAULT).top_p
+        0.9
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise GenerationError(f"unknown sampling control(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        recommendation = model if isinstance(model, Mapping) else (getattr(model, "config", None) or {}).get("sampling")
+        settings = controls_from_json(recommendation or {})
+        settings.update(
+            (name, tuple(value) if isinstance(value, list) else value)
+            for name, value in given.items()
+            if value is not MODEL_DEFAULT
+        )
+        return cls(**settings)
+
+
+# Controls a checkpoint may recommend (all but the seed).
+RECOMMENDABLE = tuple(f.name for f in fields(SamplingControls) if f.name != "seed")
+
+
+def controls_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :class:`SamplingControls` from a checkpoint's ``sampling`` object.
+
+    Keys are :data:`RECOMMENDABLE` (any may be left out); numbers as JSON
+    numbers, ``continuation_reduction`` and ``pitch_range`` as two-element
+    lists, ``null`` for off / no limit, ``longest_note`` as quarter lengths or
+    ``{"bars": n}``. Every value is checked; GenerationError says which is bad.
+
+    >>> controls_from_json({"top_p": 1.0, "continuation_reduction": None, "longest_note": {"bars": 1}})
+    {'top_p': 1.0, 'continuation_reduction': None, 'longest_note': Bars(1)}
+    >>> controls_from_json({"top_p": 2})
+    Traceback (most recent call last):
+    music21_melgen.errors.GenerationError: sampling: top_p must lie in (0, 1], got 2
+    """
+    if not isinstance(data, Mapping):
+        raise GenerationError(f"sampling must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(RECOMMENDABLE))
+    if unknown:
+        raise GenerationError(f"sampling: unknown setting(s) {', '.join(map(str, unknown))} (known: {', '.join(RECOMMENDABLE)})")
+    settings: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        elif name == "longest_note" and isinstance(value, Mapping):
+            if set(value) != {"bars"}:
+                raise GenerationError(f'sampling: longest_note must be quarter lengths, {{"bars": n}} or null, got {value!r}')
+            try:
+                value = Bars(value["bars"])
+            except GenerationError as error:
+                raise GenerationError(f"sampling: longest_note: {error}") from None
+        settings[name] = value
+    try:
+        SamplingControls(**settings)
+    except GenerationError as error:
+        raise GenerationError(f"sampling: {error}") from None
+    return settings
+
+
+def controls_to_json(controls: SamplingControls | Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON form :func:`controls_from_json` reads (all fields of a ``SamplingControls``).
+
+    >>> controls_to_json({"longest_note": Bars(1), "longest_rest": Fraction(8), "continuation_reduction": (1.3, 1.4)})
+    {'longest_note': {'bars': 1}, 'longest_rest': 8, 'continuation_reduction': [1.3, 1.4]}
+    """
+    items = (
+        {f.name: getattr(controls, f.name) for f in fields(controls)}
+        if isinstance(controls, SamplingControls)
+        else dict(controls)
+    )
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Bars):
+            return {"bars": plain(value.count)}
+        if isinstance(value, Fraction):
+            return value.numerator if value.denominator == 1 else float(value)
+        if isinstance(value, (tuple, list)):
+            return [plain(part) for part in value]
+        return value
+
+    return {name: plain(value) for name, value in items.items()}
+
+
+def one_blas_thread() -> threadpool_limits:
+    """A context that holds numpy's BLAS to one thread (the sampling loops run inside it)."""
+    return threadpool_limits(1, user_api="blas")
+
+
 @dataclass(frozen=True)
 class GeneratedMelody:
     """The melody kept: notes on the timeline's axis, and how likely the model finds it."""
@@ -134,10 +325,13 @@ class GeneratedMelody:
 def generate_melody(
     model: "MelodyModel",
     timeline: ChordTimeline,
-    controls: SamplingControls = SamplingControls(),
+    controls: SamplingControls | None = None,
     primer: Sequence[MelodyNote] = (),
 ) -> GeneratedMelody:
     """Write a melody over ``timeline`` with any melody model (``default``, ``seed``, a checkpoint).
+
+    ``controls``: how to sample; None = the model's recommended settings
+    (:meth:`SamplingControls.for_model`).
 
     ``primer``: melody notes at the start of the timeline that the generated
     line continues (fed through the model as they are, then sampling goes on
@@ -145,6 +339,8 @@ def generate_melody(
     """
     if not isinstance(timeline, ChordTimeline):
         raise GenerationError(f"timeline must be a ChordTimeline, got {type(timeline).__name__}")
+    if controls is None:
+        controls = SamplingControls.for_model(model)
     if not isinstance(controls, SamplingControls):
         raise GenerationError(f"controls must be SamplingControls, got {type(controls).__name__}")
     primer = tuple(primer)
@@ -298,13 +494,18 @@ def sample_lstm_candidates(
             f"(its notes here lie in MIDI {sounding.min()}..{sounding.max()})"
         )
     weight = np.where(encoded.chord_tone, float(controls.chord_tone_weight), 1.0) * allowed  # [T, V]
-    longest = None
+    longest = None  # steps a note begun at each step may last [T]
     if controls.longest_note is not None:
-        longest = math.floor(controls.longest_note * grid.steps_per_quarter)
-        if longest < 1:
+        limit = controls.longest_note
+        if isinstance(limit, Bars):
+            bars = {m: limit.quarters(measure) for m, measure in enumerate(timeline.measures)}
+            quarters = [bars[max(int(m), 0)] for m in grid.measure_index]
+        else:
+            quarters = [limit] * total
+        longest = np.array([math.floor(q * grid.steps_per_quarter) for q in quarters], dtype=np.int64)
+        if total and longest.min() < 1:
             raise GenerationError(
-                f"longest_note {controls.longest_note} is shorter than one grid step "
-                f"(1/{grid.steps_per_quarter} quarter)"
+                f"longest_note {limit} is shorter than one grid step (1/{grid.steps_per_quarter} quarter)"
             )
     longest_rest = None
     if controls.longest_rest is not None:
@@ -326,10 +527,11 @@ def sample_lstm_candidates(
     pre = cell.start(encoded.conditioning, batch)
     events = np.zeros((batch, total), dtype=np.int64)
     log_likelihood = np.zeros(batch)
-    _sample_steps(
-        cell.step, pre, total, start, forced, weight, uniforms, longest, longest_rest,
-        (reduction_start, growth), inverse_temperature, top_p, events, log_likelihood,
-    )
+    with one_blas_thread():
+        _sample_steps(
+            cell.step, pre, total, start, forced, weight, uniforms, longest, longest_rest,
+            (reduction_start, growth), inverse_temperature, top_p, events, log_likelihood,
+        )
     steps = max(total - start, 1)
     return [
         GeneratedMelody(
@@ -349,7 +551,7 @@ def _sample_steps(
     forced: np.ndarray,
     weight: np.ndarray,
     uniforms: np.ndarray,
-    longest: int | None,
+    longest: np.ndarray | None,
     longest_rest: int | None,
     reduction: tuple[float, float],
     inverse_temperature: float,
@@ -357,7 +559,10 @@ def _sample_steps(
     events: np.ndarray,
     log_likelihood: np.ndarray,
 ) -> None:
-    """The sampling loop; fills ``events`` [B, T] and ``log_likelihood`` [B] (nats) in place."""
+    """The sampling loop; fills ``events`` [B, T] and ``log_likelihood`` [B] (nats) in place.
+
+    ``longest`` [T]: steps a note begun at each step may sound (None: no limit).
+    """
     batch, vocab = uniforms.shape[0], weight.shape[1]
     reduction_start, growth = reduction
     rows = np.arange(batch)
@@ -377,7 +582,7 @@ def _sample_steps(
             p = (raw if inverse_temperature == 1.0 else raw**inverse_temperature) * weight[t]
             sounding = prev != REST
             if longest is not None:
-                sounding &= (t - onset) < longest
+                sounding &= (t - onset) < longest[onset]
             p[:, HOLD] *= sounding / factor
             if longest_rest is not None:
                 p[:, REST] *= (prev != REST) | ((t - rest_onset) < longest_rest)

@@ -21,10 +21,12 @@ and checkpoints treat it like the default model. Generation is MelGen's:
   lacking the degree, a forbidden hold) the filter is dropped for that step;
 * ``_`` is divided by the continuation-reduction factor (MelGen's 1.3, ×1.4
   after every ``_``, back to 1.3 after a new note; ``controls`` set or disable
-  it); ``longest_note`` forbids ``_`` past it; ``chord_tone_weight``
+  it); ``longest_note`` (quarter lengths or ``Bars`` of the meter where the
+  note began) forbids ``_`` past it; ``chord_tone_weight``
   multiplies notes whose pitch class (in the song's key) is in the chord;
   ``top_p`` keeps the nucleus (MelGen had none: pass ``top_p=1.0`` for MelGen
   exactly); each candidate draws from its own stream seeded ``(seed, i)``.
+  The step loop runs with numpy's BLAS on one thread, as the default model's.
 
 The tokens are in C major / A minor; the notes come back in the song's key.
 MelGen's pitches (MIDI 48–71) are then placed in ``controls.pitch_range``:
@@ -51,6 +53,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from music21_melgen.errors import GenerationError, ModelError, ScoreError
+from music21_melgen.sampling import Bars, one_blas_thread
 from music21_melgen.seed_representation import (
     CONTINUE_ID,
     SEPARATOR_ID,
@@ -307,10 +310,13 @@ class SeedMelodyModel:
         controls: "SamplingControls | None" = None,
         primer: Sequence[MelodyNote] = (),
     ) -> "GeneratedMelody":
-        """Sample a melody over ``timeline`` MelGen's way; the likeliest candidate wins."""
+        """Sample a melody over ``timeline`` MelGen's way; the likeliest candidate wins.
+
+        No ``controls``: the checkpoint's recommended settings (``SamplingControls.for_model``).
+        """
         from music21_melgen.sampling import SamplingControls
 
-        candidates = sample_windowed(self, timeline, controls if controls is not None else SamplingControls(), primer)
+        candidates = sample_windowed(self, timeline, controls if controls is not None else SamplingControls.for_model(self), primer)
         return max(candidates, key=lambda melody: melody.log_likelihood)  # ties: the lowest index
 
 
@@ -413,7 +419,6 @@ def sample_tokens(
     forced, start, primer_pitches = _primer(model, grid, primer)
     batch = controls.candidates
     window = model.window
-    vocab = representation.vocab_size
 
     # What each step allows: note tokens of the chord's degree (the filter), never "/".
     is_note = representation.token_pitch >= 0  # [V]
@@ -427,7 +432,7 @@ def sample_tokens(
     tone = chord_pcs[grid.chord_index][np.arange(total)[:, None], pitch_classes] & is_note[None, :]
     weight = np.where(tone, float(controls.chord_tone_weight), 1.0)  # [T, V]
     ends = np.array([float(b) for b in grid.boundaries])  # quarter lengths of step boundaries
-    longest = float(controls.longest_note) if controls.longest_note is not None else math.inf
+    longest = _longest_quarters(controls.longest_note, timeline, grid)  # [T], for a note begun at each step
     reduction_start, growth = controls.continuation_reduction or (1.0, 1.0)
     inverse_temperature = 1.0 / (MELGEN_TEMPERATURE * float(controls.temperature))
     top_p = float(controls.top_p)
@@ -436,7 +441,6 @@ def sample_tokens(
         [np.random.default_rng(np.random.SeedSequence([controls.seed, i])).random(total) for i in range(batch)]
     )
     cell = model.cell()
-    rows = np.arange(batch)
     streams = np.full((batch, window + total), SEPARATOR_ID, dtype=np.int64)  # window of "/" first
     streams[:, window : window + start] = forced
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
@@ -448,12 +452,57 @@ def sample_tokens(
             onset[:] = notes_before[-1]
     factor = np.full(batch, float(reduction_start))
     log_likelihood = np.zeros(batch)
+    with one_blas_thread():
+        _sample_steps(
+            cell, streams, uniforms, allowed, weight, is_note, ends, longest, (reduction_start, growth),
+            inverse_temperature, top_p, start, onset, sounding, factor, log_likelihood,
+        )
+    steps = max(total - start, 1)
+    return WindowedSample(grid, streams[:, window:].copy(), log_likelihood / steps / math.log(2), start, primer_pitches)
+
+
+def _longest_quarters(limit: Fraction | Bars | None, timeline: ChordTimeline, grid: SeedGrid) -> np.ndarray:
+    """Quarter lengths a note begun at each step may last (``inf``: no limit), float [T]."""
+    total = grid.length
+    if limit is None:
+        return np.full(total, math.inf)
+    if not isinstance(limit, Bars):
+        return np.full(total, float(limit))
+    measure_of_step = np.searchsorted(grid.measure_start, np.arange(total), side="right") - 1
+    bars = [float(limit.quarters(measure)) for measure in timeline.measures]
+    return np.array([bars[min(max(int(m), 0), len(bars) - 1)] for m in measure_of_step])
+
+
+def _sample_steps(
+    cell: WindowCell,
+    streams: np.ndarray,
+    uniforms: np.ndarray,
+    allowed: np.ndarray,
+    weight: np.ndarray,
+    is_note: np.ndarray,
+    ends: np.ndarray,
+    longest: np.ndarray,
+    reduction: tuple[float, float],
+    inverse_temperature: float,
+    top_p: float,
+    start: int,
+    onset: np.ndarray,
+    sounding: np.ndarray,
+    factor: np.ndarray,
+    log_likelihood: np.ndarray,
+) -> None:
+    """MelGen's step loop: fills ``streams`` [B, W + T] and ``log_likelihood`` [B] (nats) in place."""
+    batch, vocab = uniforms.shape[0], allowed.shape[1]
+    window = streams.shape[1] - uniforms.shape[1]
+    total = uniforms.shape[1]
+    reduction_start, growth = reduction
+    rows = np.arange(batch)
     for t in range(start, total):
         logits = cell.logits(streams[:, t : t + window])  # the whole window, every step
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(shifted).sum(axis=1))
         p = np.exp(shifted * inverse_temperature) * allowed[t] * weight[t]
-        can_hold = sounding & (ends[t + 1] - ends[onset] <= longest + 1e-9)
+        can_hold = sounding & (ends[t + 1] - ends[onset] <= longest[onset] + 1e-9)
         p[:, CONTINUE_ID] *= can_hold / factor
         empty = p.sum(axis=1) == 0
         if empty.any():  # the filter left nothing: drop it for this step
@@ -474,6 +523,3 @@ def sample_tokens(
         sounding |= new_note
         factor = np.where(new_note, reduction_start, factor * growth)
         streams[:, window + t] = event
-
-    steps = max(total - start, 1)
-    return WindowedSample(grid, streams[:, window:].copy(), log_likelihood / steps / math.log(2), start, primer_pitches)

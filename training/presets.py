@@ -21,13 +21,16 @@ music21_melgen.errors.ModelError: unknown preset 'nope' (known: default, seed, t
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from music21_melgen.encoding import REPRESENTATIONS, GridConfig
-from music21_melgen.errors import ModelError
+from music21_melgen.errors import GenerationError, ModelError
+from music21_melgen.sampling import controls_from_json
 from music21_melgen.seed_representation import SeedTokenConfig  # also registers 'melgen_tokens'
 
-__all__ = ["TrainingPreset", "PRESETS", "get_preset"]
+__all__ = ["TrainingPreset", "PRESETS", "DEFAULT_SAMPLING", "SEED_SAMPLING", "get_preset"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,18 @@ class TrainingPreset:
     # processes busy, 2 OpenMP threads made a batch 160x slower (8.2 s vs
     # 0.05 s, measured side by side); a small LSTM gains little from 2 anyway.
     threads: int = 1
+    # Sampling settings the trainer recommends, written into the checkpoint's
+    # ``sampling`` object (JSON form, see music21_melgen.sampling.controls_from_json);
+    # empty: the SamplingControls class defaults.
+    sampling: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
             raise ModelError("a preset needs a name")
+        try:
+            controls_from_json(self.sampling)
+        except GenerationError as error:
+            raise ModelError(f"preset {self.name!r}: {error}") from None
         if self.representation not in REPRESENTATIONS:
             raise ModelError(f"preset {self.name!r}: unknown representation {self.representation!r}")
         config_class = REPRESENTATIONS[self.representation].config_class
@@ -94,8 +105,33 @@ class TrainingPreset:
 
 # Presets by name. The seed preset's modules add "seed" here (and its trainer
 # to training.train.TRAINERS).
+# The default model's sampling, chosen on the validation split (README, evaluation):
+# top-p and continuation reduction off (both cut the notes the model wants), a
+# chord-tone weight nearer the real melodies' ratio, no note longer than a bar
+# (the corpus's melodies never hold a note past two beats).
+DEFAULT_SAMPLING = {
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "chord_tone_weight": 1.1,
+    "continuation_reduction": None,
+    "longest_note": {"bars": 1},
+    "longest_rest": 8,
+}
+# MelGen's own sampling: temperature 0.7 (inside the seed model, so 1.0 here), no
+# nucleus, continuation reduction 1.3 x1.4.
+SEED_SAMPLING = {
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "chord_tone_weight": 1.0,
+    "continuation_reduction": [1.3, 1.4],
+    "longest_note": None,
+    "longest_rest": 8,
+}
+
 PRESETS: dict[str, TrainingPreset] = {
-    "default": TrainingPreset(name="default", dropout=0.5, weight_decay=0.1, max_epochs=14, patience=4),
+    "default": TrainingPreset(
+        name="default", dropout=0.5, weight_decay=0.1, max_epochs=14, patience=4, sampling=DEFAULT_SAMPLING
+    ),
     "tiny": TrainingPreset(
         name="tiny",
         embedding_size=8,
@@ -131,6 +167,7 @@ PRESETS: dict[str, TrainingPreset] = {
         max_epochs=50,
         patience=3,
         max_minutes=20.0,
+        sampling=SEED_SAMPLING,
     ),
 }
 

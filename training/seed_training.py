@@ -219,6 +219,7 @@ def train_seed(
                 out,
                 metrics={"val_bits_per_step": round(best_val, 4)},
                 training=_training_block(preset, data_hash, command, elapsed, done, history, chosen, seen, per_epoch),
+                sampling=dict(preset.sampling) or None,
             )
         else:
             stale += 1
@@ -248,6 +249,7 @@ def train_seed(
         out,
         metrics=metrics,
         training=_training_block(preset, data_hash, command, seconds, done, history, chosen, seen, per_epoch),
+        sampling=dict(preset.sampling) or None,
     )
     log(
         f"best round {best_round}: validation {best_val:.4f}, test {test_bits:.4f} bits/token; "

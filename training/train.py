@@ -238,6 +238,7 @@ def train_lstm(
                 out,
                 metrics={"val_bits_per_step": round(best_val, 4), "best_epoch": best_epoch},
                 training=_training_block(preset, data_hash, command, elapsed, epoch, history, songs),
+                sampling=dict(preset.sampling) or None,
             )
         else:
             stale += 1
@@ -262,6 +263,7 @@ def train_lstm(
         out,
         metrics=metrics,
         training=_training_block(preset, data_hash, command, seconds, epoch, history, songs),
+        sampling=dict(preset.sampling) or None,
     )
     log(
         f"best epoch {best_epoch}: validation {metrics['val_bits_per_step']} bits/step, "

@@ -12,9 +12,23 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-__all__ = ["add_parser", "run", "parse_range", "parse_chord_parts", "parse_reduction"]
+from music21_melgen.sampling import MODEL_DEFAULT, Bars
+
+__all__ = [
+    "add_parser",
+    "run",
+    "parse_range",
+    "parse_chord_parts",
+    "parse_reduction",
+    "parse_length",
+    "recommendation",
+]
+
+_BARS = re.compile(r"^\s*(\d+(?:\.\d+)?|\d+/\d+)\s*bars?\s*$", re.IGNORECASE)
 
 _PITCH = r"[A-Ga-g](?:#{1,2}|b{1,2})?-?\d+|\d+"
 _RANGE = re.compile(rf"^\s*({_PITCH})\s*(?:\.\.|-|,|:)\s*({_PITCH})\s*$")
@@ -59,6 +73,62 @@ def parse_reduction(text: str) -> tuple[float, float]:
     if start <= 0 or growth <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: START and GROWTH must be positive")
     return start, growth
+
+
+def parse_length(text: str) -> Fraction | Bars:
+    """A note length: quarter lengths (``4``, ``1.5``) or bars of the meter in force (``1bar``, ``2 bars``).
+
+    >>> parse_length('1.5'), parse_length('1bar'), parse_length('2 bars')
+    (Fraction(3, 2), Bars(1), Bars(2))
+    """
+    found = _BARS.match(text)
+    try:
+        if found:
+            return Bars(Fraction(found.group(1)))
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write quarter lengths (4 = a 4/4 bar) or bars of the meter (1bar)"
+        ) from None
+    except Exception as error:  # Bars(0): the package's GenerationError
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a length must be positive")
+    return value
+
+
+def _shown(name: str, value: Any) -> str:
+    """A control's value as the help text shows it."""
+    if value is None:
+        return "off" if name == "continuation_reduction" else "no limit"
+    if isinstance(value, Bars):
+        return f"{value.count} bar" + ("" if value.count == 1 else "s")
+    if isinstance(value, tuple):
+        return ("-" if name == "pitch_range" else ",").join(str(part) for part in value)
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else str(float(value))
+    return str(value)
+
+
+@lru_cache(maxsize=None)
+def recommendation(name: str) -> str:
+    """Help text for a control left unset: the model's recommendation, as the bundled models give it.
+
+    >>> recommendation('continuation_reduction')
+    "default: the model's own; bundled models: default off, seed 1.3,1.4"
+    """
+    from music21_melgen.checkpoint import BUNDLED_MODELS, recommended_sampling
+    from music21_melgen.errors import CheckpointError
+    from music21_melgen.sampling import SamplingControls
+
+    shown = []
+    for model in BUNDLED_MODELS:
+        try:
+            value = getattr(SamplingControls(**recommended_sampling(model)), name)
+        except CheckpointError:
+            continue
+        shown.append(f"{model} {_shown(name, value)}")
+    return "default: the model's own" + (f"; bundled models: {', '.join(shown)}" if shown else "")
 
 
 def parse_chord_parts(text: str) -> list[int | str]:
@@ -117,48 +187,57 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="random seed; the same input, settings and seed give the same melody (default 0)",
     )
     parser.add_argument(
-        "--temperature", type=_positive_float, default=1.0, metavar="T",
+        "--temperature", type=_positive_float, default=MODEL_DEFAULT, metavar="T",
         help="divides the model's log-probabilities: below 1 safer and more repetitive, "
-        "above 1 wilder (default 1.0)",
+        f"above 1 wilder ({recommendation('temperature')}; the seed model also applies "
+        "MelGen's 0.7)",
     )
     parser.add_argument(
-        "--top-p", type=_positive_float, default=0.95, metavar="P",
+        "--top-p", type=_positive_float, default=MODEL_DEFAULT, metavar="P",
         help="sample only among the likeliest events holding this share of the probability, "
-        "in (0, 1]; lower is safer, 1 turns it off (default 0.95)",
+        f"in (0, 1]; lower is safer, 1 turns it off ({recommendation('top_p')})",
     )
     parser.add_argument(
-        "--chord-tone-weight", type=_positive_float, default=1.0, metavar="W",
+        "--chord-tone-weight", type=_positive_float, default=MODEL_DEFAULT, metavar="W",
         help="multiplies the probability of notes of the sounding chord: above 1 more chord "
-        "tones, below 1 fewer (default 1.0 = the model as trained)",
+        f"tones, below 1 fewer, 1 = the model as trained ({recommendation('chord_tone_weight')})",
     )
     reduction = parser.add_mutually_exclusive_group()
     reduction.add_argument(
-        "--continuation-reduction", type=parse_reduction, default=(1.3, 1.4), metavar="START,GROWTH",
+        "--continuation-reduction", type=parse_reduction, default=MODEL_DEFAULT, metavar="START,GROWTH",
         help="MelGen's cure for stuck notes: the chance to hold a note is divided by START, "
         "and the divisor grows by GROWTH times each sixteenth it is held; larger values give "
-        "shorter notes (default 1.3,1.4)",
+        f"shorter notes ({recommendation('continuation_reduction')})",
     )
     reduction.add_argument(
         "--no-continuation-reduction", dest="continuation_reduction", action="store_const", const=None,
         help="hold notes as long as the model likes",
     )
     parser.add_argument(
-        "--candidates", type=_count, default=1, metavar="N",
+        "--candidates", type=_count, default=MODEL_DEFAULT, metavar="N",
         help="sample N melodies and keep the one the model finds likeliest; more is slower "
-        "and safer (default 1)",
+        f"and safer ({recommendation('candidates')})",
     )
     parser.add_argument(
-        "--range", dest="pitch_range", type=parse_range, default=(55, 79), metavar="LOW-HIGH",
-        help="lowest and highest melody pitch, MIDI numbers or note names (default 55-79, G3-G5)",
+        "--range", dest="pitch_range", type=parse_range, default=MODEL_DEFAULT, metavar="LOW-HIGH",
+        help="lowest and highest melody pitch, MIDI numbers or note names, e.g. G3-G5 "
+        f"({recommendation('pitch_range')})",
     )
     parser.add_argument(
-        "--longest-note", type=_positive_float, default=None, metavar="QL",
-        help="longest note in quarter notes (4 = a 4/4 bar); shorter limits give busier "
-        "melodies (default: no limit)",
+        "--longest-note", type=parse_length, default=MODEL_DEFAULT, metavar="QL|Nbar",
+        help="longest note, in quarter notes (4 = a 4/4 bar) or in bars of the meter where "
+        "the note begins (1bar); shorter limits give busier melodies "
+        f"({recommendation('longest_note')})",
+    )
+    parser.add_argument(
+        "--longest-rest", type=_positive_float, default=MODEL_DEFAULT, metavar="QL",
+        help="longest rest in quarter notes; a note must start after it "
+        f"({recommendation('longest_rest')})",
     )
     parser.add_argument(
         "--model", default="default", metavar="PATH",
-        help="bundled model name (default, seed) or a checkpoint folder (default: default)",
+        help="bundled model name (default, seed) or a checkpoint folder (default: default); "
+        "each model brings its own recommended sampling settings, which the options above override",
     )
     parser.add_argument(
         "--primer", metavar="FILE",
@@ -198,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         pitch_range=args.pitch_range,
         longest_note=args.longest_note,
+        longest_rest=args.longest_rest,
     )
     if result.key_estimated:
         print(f"melgen: note: {result.input} has no written key; estimated {result.key}", file=sys.stderr)
