@@ -213,7 +213,11 @@ def test_corpus_end_to_end_with_bundled_models(rock_corpus: Path, tmp_path: Path
     ]
     evaluation = ev.evaluate(songs, ["default", "seed"], seed=0)
     labels = [row.label for row in evaluation.rows]
-    assert labels == ["real", "default", "seed", "default, no CR", "seed, no CR"]
+    # default samples without continuation reduction (its recommendation): no "no CR" row.
+    assert labels == ["real", "default", "seed", "seed, no CR"]
+    assert evaluation.row("default").controls["continuation_reduction"] is None
+    assert evaluation.row("default").controls["longest_note"] == {"bars": 1}
+    assert evaluation.row("seed").controls["continuation_reduction"] == [1.3, 1.4]
     assert evaluation.row("seed").representation != evaluation.row("default").representation
     for row in evaluation.rows[1:]:
         assert row.counts.songs == 2 and row.counts.notes > 0

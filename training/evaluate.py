@@ -7,9 +7,11 @@ with :mod:`training.metrics`, and reports rows:
 
 * ``real`` — the songs' own melodies, the reference;
 * one row per model (``default``, ``seed``, or checkpoint folders), sampled
-  with continuation reduction as the engine does by default;
-* the same models with continuation reduction switched off (``…, no CR``),
-  which shows what that trick of the original MelGen does to stuck notes.
+  with the model's recommended settings (its checkpoint's ``sampling``
+  object, as the engine does), the first model's overridden by ``controls``;
+* for each model sampled with continuation reduction, the same model with it
+  switched off (``…, no CR``), which shows what that trick of the original
+  MelGen does to stuck notes (a model sampled without it has no such row).
 
 Every row uses the same songs; song ``i`` is sampled with seed ``seed + i``
 in every row, so a run is repeatable. Each model also gets its loss on the
@@ -437,8 +439,9 @@ def evaluate(
 
     ``controls`` are sampling settings (``temperature``, ``top_p``,
     ``chord_tone_weight``, ...; see :class:`~music21_melgen.sampling.SamplingControls`)
-    for the **first** model, the one under test; the others sample with the
-    engine's defaults. ``progress`` receives one line per finished row.
+    for the **first** model, the one under test, over its recommended ones;
+    the others sample with their own recommendation (as the engine does).
+    ``progress`` receives one line per finished row.
     """
     from music21_melgen.sampling import SamplingControls, generate_melody
 
@@ -456,10 +459,12 @@ def evaluate(
         progress(f"real: {len(kept)} songs, {rows[0].counts.notes} notes")
     generated: list[Row] = []
     for index, (model, loaded, label) in enumerate(zip(models, loaded_models, _model_labels(models))):
-        base = SamplingControls(**(controls or {})) if index == 0 else SamplingControls()
+        base = SamplingControls.for_model(loaded, **(controls or {}) if index == 0 else {})
         bits = _bits_per_step(loaded, kept)
-        settings = (base, dataclasses.replace(base, continuation_reduction=None))
-        for suffix, setting in zip(("", NO_CR), settings):
+        settings = [("", base)]
+        if base.continuation_reduction is not None:
+            settings.append((NO_CR, dataclasses.replace(base, continuation_reduction=None)))
+        for suffix, setting in settings:
             started = time.perf_counter()
             counts = MelodyCounts()
             for number, song in enumerate(kept):
@@ -487,13 +492,9 @@ def evaluate(
 
 
 def _controls_json(controls: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(controls)
-    for name, value in data.items():
-        if isinstance(value, Fraction):
-            data[name] = float(value)
-        elif isinstance(value, tuple):
-            data[name] = list(value)
-    return data
+    from music21_melgen.sampling import controls_to_json
+
+    return controls_to_json(controls)
 
 
 # --- goals, table, files -------------------------------------------------------------

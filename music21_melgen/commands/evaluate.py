@@ -15,9 +15,12 @@ import shlex
 import sys
 from typing import Any
 
+from music21_melgen.commands.generate import parse_length, recommendation
+from music21_melgen.sampling import Bars
+
 __all__ = ["add_parser", "run"]
 
-_KEEP = object()  # --continuation-reduction not given: the engine's default
+_KEEP = object()  # --continuation-reduction not given: the model's recommendation
 
 
 def _positive_float(text: str) -> float:
@@ -90,21 +93,31 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--whole-songs", action="store_true",
         help="keep each corpus song's instrumental intro and outro (default: the sung part, as in training)",
     )
-    tuning = parser.add_argument_group("sampling of the first model (the others use the engine defaults)")
-    tuning.add_argument("--temperature", type=_positive_float, metavar="T", help="<1 safer, >1 wilder (default 1.0)")
-    tuning.add_argument("--top-p", type=_positive_float, metavar="P", help="nucleus share, 1.0 = off (default 0.95)")
-    tuning.add_argument(
-        "--chord-tone-weight", type=_positive_float, metavar="W",
-        help="multiplies the probability of chord tones; >1 more chord tones (default 1.0)",
+    tuning = parser.add_argument_group(
+        "sampling of the first model (each model otherwise samples with its own recommended settings)"
     )
     tuning.add_argument(
-        "--longest-note", type=_positive_float, metavar="QL",
-        help="no note held longer than this many quarter lengths (default: no limit)",
+        "--temperature", type=_positive_float, metavar="T",
+        help=f"<1 safer, >1 wilder ({recommendation('temperature')})",
+    )
+    tuning.add_argument(
+        "--top-p", type=_positive_float, metavar="P",
+        help=f"nucleus share, 1.0 = off ({recommendation('top_p')})",
+    )
+    tuning.add_argument(
+        "--chord-tone-weight", type=_positive_float, metavar="W",
+        help=f"multiplies the probability of chord tones; >1 more chord tones ({recommendation('chord_tone_weight')})",
+    )
+    tuning.add_argument(
+        "--longest-note", type=parse_length, metavar="QL|Nbar",
+        help="no note held longer than this many quarter lengths, or bars of the meter (1bar) "
+        f"({recommendation('longest_note')})",
     )
     tuning.add_argument(
         "--continuation-reduction", type=_reduction, default=_KEEP, metavar="START,GROWTH|off",
-        help="MelGen's divisor of held notes for the model under test (default 1.3,1.4; off = none); "
-        "the '..., no CR' rows always have it off",
+        help="MelGen's divisor of held notes for the model under test, off = none "
+        f"({recommendation('continuation_reduction')}); a model sampled with it also gets a "
+        "'..., no CR' row with it off",
     )
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -129,6 +142,8 @@ def _command(args: argparse.Namespace) -> str:
     for flag, value in _controls(args).items():
         if flag == "continuation_reduction":
             value = "off" if value is None else ",".join(str(part) for part in value)
+        elif isinstance(value, Bars):
+            value = f"{value.count}bar"
         words += [f"--{flag.replace('_', '-')}", str(value)]
     return shlex.join(words)
 
