@@ -18,7 +18,8 @@ per run, with the keys
 ``model_hash``
     SHA-256 of the model's weights (see :func:`model_hash`);
 ``settings``
-    a short hash of the sampling controls in effect, defaults filled in;
+    a short hash of the sampling controls in effect, the model's recommended
+    settings filled in where none was given;
 ``seconds``
     time spent on the input, parse to written file.
 
@@ -110,6 +111,7 @@ from pathlib import Path
 from typing import Any
 
 from music21_melgen.errors import CheckpointError, GenerationError, MelgenError, OutputError, ScoreError
+from music21_melgen.sampling import MODEL_DEFAULT
 
 __all__ = [
     "INPUT_EXTENSIONS",
@@ -448,7 +450,9 @@ def run_batch(
     **controls
         Sampling controls (``temperature``, ``top_p``, ... as ``melgen
         generate`` takes them) and ``chord_parts`` / ``primer``, passed to
-        ``engine.generate_file`` for every song; checked before any work.
+        ``engine.generate_file`` for every song; checked before any work. A
+        control left out (or ``MODEL_DEFAULT``) takes the model's recommended
+        value (its checkpoint's ``sampling`` settings).
 
     Returns
     -------
@@ -463,7 +467,8 @@ def run_batch(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise GenerationError(f"seed must be a non-negative whole number, got {seed!r}")
     started = time.perf_counter()
-    settings = _settings_hash(controls)
+    controls = {name: value for name, value in controls.items() if value is not MODEL_DEFAULT}
+    settings = _settings_hash(controls, _recommended(model))
     if isinstance(controls.get("primer"), (str, os.PathLike)):
         controls["primer"] = os.path.abspath(controls["primer"])  # workers may run elsewhere
     items = plan_batch(inputs, out_dir, format=format, seed=seed)
@@ -521,28 +526,36 @@ def run_batch(
     return BatchReport(out, manifest, [results[item] for item in items], time.perf_counter() - started)
 
 
-def _settings_hash(controls: Mapping[str, Any]) -> str:
+def _recommended(model: str | os.PathLike[str]) -> dict[str, Any]:
+    """The model's recommended sampling settings, read from its config (no torch here)."""
+    from music21_melgen import checkpoint
+
+    if isinstance(model, str) and model in checkpoint.BUNDLED_MODELS:
+        return checkpoint.recommended_sampling(model)
+    return checkpoint.recommended_sampling(_model_folder(model))
+
+
+def _settings_hash(controls: Mapping[str, Any], recommended: Mapping[str, Any] | None = None) -> str:
     """Check the sampling controls now (every song would reject bad ones); hash their effect.
 
-    The hash covers every setting with defaults filled in and numbers as
-    floats, so ``temperature=1`` and no temperature at all hash alike.
-    Raises :class:`GenerationError` for an unknown or bad control.
+    The hash covers every setting, the model's ``recommended`` ones (then the
+    class defaults) filled in where none is given, numbers as floats, so
+    ``temperature=1`` and no temperature at all hash alike when the model
+    recommends 1. Raises :class:`GenerationError` for an unknown or bad control.
     """
-    from dataclasses import asdict, fields
+    from dataclasses import fields
 
-    from music21_melgen.sampling import SamplingControls
+    from music21_melgen.sampling import SamplingControls, controls_to_json
 
     sampling = {f.name for f in fields(SamplingControls)} - {"seed"}
     known = sampling | set(_PASSED_THROUGH)
     unknown = sorted(set(controls) - known)
     if unknown:
         raise GenerationError(f"unknown sampling control(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    checked = SamplingControls(**{
-        name: tuple(value) if isinstance(value, list) else value
-        for name, value in controls.items()
-        if name in sampling
-    })
-    effective = {name: value for name, value in asdict(checked).items() if name != "seed"}
+    checked = SamplingControls.for_model(
+        dict(recommended or {}), **{name: value for name, value in controls.items() if name in sampling}
+    )
+    effective = {name: value for name, value in controls_to_json(checked).items() if name != "seed"}
     effective.update({name: controls.get(name) for name in _PASSED_THROUGH})
 
     def plain(value: Any) -> Any:
@@ -550,6 +563,8 @@ def _settings_hash(controls: Mapping[str, Any]) -> str:
             return float(value)
         if isinstance(value, (list, tuple)):
             return [plain(part) for part in value]
+        if isinstance(value, dict):
+            return {key: plain(part) for key, part in value.items()}
         return value if value is None or isinstance(value, (str, bool)) else str(value)
 
     text = json.dumps({name: plain(value) for name, value in effective.items()}, sort_keys=True)

@@ -83,49 +83,68 @@ def run(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         pitch_range=args.pitch_range,
         longest_note=args.longest_note,
+        longest_rest=args.longest_rest,
     )
     print(report.summary())
     return 0 if report.success else 1
 
 
 def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
-    """The sampling options of ``melgen generate``, same names, defaults and parsers."""
-    from music21_melgen.commands.generate import parse_chord_parts, parse_range, parse_reduction
+    """The sampling options of ``melgen generate``, same names, defaults and parsers.
 
-    group = parser.add_argument_group("sampling (as in melgen generate, applied to every song)")
-    group.add_argument(
-        "--temperature", type=_positive_float, default=1.0, metavar="T",
-        help="below 1 safer and more repetitive, above 1 wilder (default 1.0)",
+    Each defaults to ``MODEL_DEFAULT``: the model's recommended value.
+    """
+    from music21_melgen.commands.generate import (
+        parse_chord_parts,
+        parse_length,
+        parse_range,
+        parse_reduction,
+        recommendation,
+    )
+    from music21_melgen.sampling import MODEL_DEFAULT
+
+    group = parser.add_argument_group(
+        "sampling (as in melgen generate, applied to every song; unset: the model's recommended settings)"
     )
     group.add_argument(
-        "--top-p", type=_positive_float, default=0.95, metavar="P",
-        help="nucleus share in (0, 1]; lower is safer, 1 turns it off (default 0.95)",
+        "--temperature", type=_positive_float, default=MODEL_DEFAULT, metavar="T",
+        help=f"below 1 safer and more repetitive, above 1 wilder ({recommendation('temperature')})",
     )
     group.add_argument(
-        "--chord-tone-weight", type=_positive_float, default=1.0, metavar="W",
-        help="above 1 more chord tones, below 1 fewer (default 1.0 = the model as trained)",
+        "--top-p", type=_positive_float, default=MODEL_DEFAULT, metavar="P",
+        help=f"nucleus share in (0, 1]; lower is safer, 1 turns it off ({recommendation('top_p')})",
+    )
+    group.add_argument(
+        "--chord-tone-weight", type=_positive_float, default=MODEL_DEFAULT, metavar="W",
+        help=f"above 1 more chord tones, below 1 fewer, 1 = the model as trained ({recommendation('chord_tone_weight')})",
     )
     reduction = group.add_mutually_exclusive_group()
     reduction.add_argument(
-        "--continuation-reduction", type=parse_reduction, default=(1.3, 1.4), metavar="START,GROWTH",
+        "--continuation-reduction", type=parse_reduction, default=MODEL_DEFAULT, metavar="START,GROWTH",
         help="divisor of the chance to hold a note, growing each sixteenth held; larger "
-        "values give shorter notes (default 1.3,1.4)",
+        f"values give shorter notes ({recommendation('continuation_reduction')})",
     )
     reduction.add_argument(
         "--no-continuation-reduction", dest="continuation_reduction", action="store_const", const=None,
         help="hold notes as long as the model likes",
     )
     group.add_argument(
-        "--candidates", type=_positive_int, default=1, metavar="N",
-        help="best of N melodies by the model's likelihood; more is slower and safer (default 1)",
+        "--candidates", type=_positive_int, default=MODEL_DEFAULT, metavar="N",
+        help=f"best of N melodies by the model's likelihood; more is slower and safer ({recommendation('candidates')})",
     )
     group.add_argument(
-        "--range", dest="pitch_range", type=parse_range, default=(55, 79), metavar="LOW-HIGH",
-        help="lowest and highest melody pitch, MIDI numbers or note names (default 55-79, G3-G5)",
+        "--range", dest="pitch_range", type=parse_range, default=MODEL_DEFAULT, metavar="LOW-HIGH",
+        help="lowest and highest melody pitch, MIDI numbers or note names, e.g. G3-G5 "
+        f"({recommendation('pitch_range')})",
     )
     group.add_argument(
-        "--longest-note", type=_positive_float, default=None, metavar="QL",
-        help="longest note in quarter notes (4 = a 4/4 bar) (default: no limit)",
+        "--longest-note", type=parse_length, default=MODEL_DEFAULT, metavar="QL|Nbar",
+        help="longest note in quarter notes (4 = a 4/4 bar) or bars of the meter (1bar) "
+        f"({recommendation('longest_note')})",
+    )
+    group.add_argument(
+        "--longest-rest", type=_positive_float, default=MODEL_DEFAULT, metavar="QL",
+        help=f"longest rest in quarter notes ({recommendation('longest_rest')})",
     )
     group.add_argument(
         "--chord-parts", type=parse_chord_parts, metavar="PARTS",
