@@ -15,17 +15,18 @@ Prints, for one 32-bar 4/4 progression (512 sixteenth steps):
    step), both for the same 512 steps, and their ratio (goal: at least 20x).
 
 Wall and CPU time are both printed: on a shared 2-core machine the wall time
-swings with the load. With other jobs running, start it with
-``OPENBLAS_NUM_THREADS=1`` (numpy's two BLAS threads otherwise spin against
-each other: 160 ms instead of 90 ms a melody, measured). Run from the
-repository root::
+swings with the load, so the load average is printed too. No environment
+variable is needed: the sampling loops hold numpy's BLAS to one thread
+themselves (``threadpoolctl``), and the hand-cell timing below does the same.
+Run from the repository root::
 
-    OPENBLAS_NUM_THREADS=1 python -m benchmarks.generation_speed [--model default] [--repeats 20]
+    python -m benchmarks.generation_speed [--model default] [--repeats 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from fractions import Fraction
@@ -37,7 +38,7 @@ import torch
 from music21_melgen.checkpoint import load_model
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
-from music21_melgen.sampling import HandLstm, SamplingControls, generate_melody
+from music21_melgen.sampling import HandLstm, SamplingControls, generate_melody, one_blas_thread
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
 __all__ = ["progression", "GENERATORS", "time_it", "per_step_times", "windowed_vs_stateful", "main"]
@@ -68,10 +69,13 @@ def time_it(function: Callable[[], object], repeats: int) -> float:
 
 
 def _default_generators(model_name: str) -> list[tuple[str, Callable[[ChordTimeline], object]]]:
+    """The model sampled with its recommended settings, as the engine does, 1 and 4 candidates."""
     model = load_model(model_name)
+    one = SamplingControls.for_model(model, seed=1)
+    four = SamplingControls.for_model(model, seed=1, candidates=4)
     return [
-        (f"{model_name}, 1 candidate", lambda tl: generate_melody(model, tl, SamplingControls(seed=1))),
-        (f"{model_name}, 4 candidates", lambda tl: generate_melody(model, tl, SamplingControls(seed=1, candidates=4))),
+        (f"{model_name}, 1 candidate", lambda tl: generate_melody(model, tl, one)),
+        (f"{model_name}, 4 candidates", lambda tl: generate_melody(model, tl, four)),
     ]
 
 
@@ -90,10 +94,11 @@ def per_step_times(hidden: int, layers: int, steps: int = 512) -> tuple[float, f
     prev = np.zeros(1, dtype=np.int64)
 
     def hand() -> None:
-        cell = HandLstm(model.numpy_weights())
-        pre = cell.start(conditioning, 1)
-        for t in range(steps):
-            cell.step(pre[t], prev)
+        with one_blas_thread():  # as sampling runs it, set-up included
+            cell = HandLstm(model.numpy_weights())
+            pre = cell.start(conditioning, 1)
+            for t in range(steps):
+                cell.step(pre[t], prev)
 
     network = model.network
     cond = torch.from_numpy(conditioning)[:, None, None, :]  # [T, 1, 1, C]
@@ -155,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # as training does (training/presets.py: 2 threads stall on a busy machine)
     timeline = progression()
     steps = ChordGridRepresentation().grid(timeline).length
+    print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())} (1, 5, 15 min), {os.cpu_count()} CPUs")
     print(f"generation of one {BARS}-bar 4/4 melody ({steps} steps), median of {args.repeats} runs:")
     for label, generate in [*_default_generators(args.model), *GENERATORS]:
         wall, cpu = _wall_and_cpu(lambda: generate(timeline), args.repeats)

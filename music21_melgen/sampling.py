@@ -21,10 +21,10 @@ candidate's melody does not depend on how many others run beside it. The
 best candidate is the one the raw model (temperature 1, no controls) finds
 likeliest.
 
-The step loop runs with numpy's BLAS held to one thread
-(``threadpoolctl``): its products are tiny, and several BLAS threads only
-fight over the cores (a melody took 154 ms instead of 68 ms on a busy 2-core
-machine).
+Sampling (set-up and step loop) runs with numpy's BLAS held to one thread
+(``threadpoolctl``): the products are tiny, and more BLAS threads only spin
+and fight over the cores (a melody took 154 ms instead of 68 ms on a busy
+2-core machine).
 
 **Per-model defaults.** Each checkpoint recommends its own settings (the
 ``sampling`` object of its ``config.json``, see :func:`controls_from_json`);
@@ -471,7 +471,21 @@ def sample_lstm_candidates(
     controls: SamplingControls,
     primer: Sequence[MelodyNote] = (),
 ) -> list[GeneratedMelody]:
-    """Every candidate of one batch, in candidate order (see :func:`sample_lstm`)."""
+    """Every candidate of one batch, in candidate order (see :func:`sample_lstm`).
+
+    Runs wholly on one BLAS thread: a product run on two threads just before
+    the loop would leave OpenBLAS's helper thread spinning through it.
+    """
+    with one_blas_thread():
+        return _sample_lstm_candidates(model, timeline, controls, primer)
+
+
+def _sample_lstm_candidates(
+    model: "LstmMelodyModel",
+    timeline: ChordTimeline,
+    controls: SamplingControls,
+    primer: Sequence[MelodyNote],
+) -> list[GeneratedMelody]:
     representation = model.representation
     encoded = representation.encode_timeline(timeline)
     grid = encoded.grid
@@ -527,11 +541,10 @@ def sample_lstm_candidates(
     pre = cell.start(encoded.conditioning, batch)
     events = np.zeros((batch, total), dtype=np.int64)
     log_likelihood = np.zeros(batch)
-    with one_blas_thread():
-        _sample_steps(
-            cell.step, pre, total, start, forced, weight, uniforms, longest, longest_rest,
-            (reduction_start, growth), inverse_temperature, top_p, events, log_likelihood,
-        )
+    _sample_steps(
+        cell.step, pre, total, start, forced, weight, uniforms, longest, longest_rest,
+        (reduction_start, growth), inverse_temperature, top_p, events, log_likelihood,
+    )
     steps = max(total - start, 1)
     return [
         GeneratedMelody(

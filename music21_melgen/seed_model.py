@@ -406,7 +406,20 @@ def sample_tokens(
     controls: "SamplingControls",
     primer: Sequence[MelodyNote] = (),
 ) -> WindowedSample:
-    """MelGen's windowed sampling of ``controls.candidates`` token lines (see the module doc)."""
+    """MelGen's windowed sampling of ``controls.candidates`` token lines (see the module doc).
+
+    Runs wholly on one BLAS thread, as the default model's sampling does.
+    """
+    with one_blas_thread():
+        return _sample_tokens(model, timeline, controls, primer)
+
+
+def _sample_tokens(
+    model: SeedMelodyModel,
+    timeline: ChordTimeline,
+    controls: "SamplingControls",
+    primer: Sequence[MelodyNote],
+) -> WindowedSample:
     representation = model.representation
     low, high = controls.pitch_range
     if high - low < 11:
@@ -452,11 +465,10 @@ def sample_tokens(
             onset[:] = notes_before[-1]
     factor = np.full(batch, float(reduction_start))
     log_likelihood = np.zeros(batch)
-    with one_blas_thread():
-        _sample_steps(
-            cell, streams, uniforms, allowed, weight, is_note, ends, longest, (reduction_start, growth),
-            inverse_temperature, top_p, start, onset, sounding, factor, log_likelihood,
-        )
+    _sample_steps(
+        cell, streams, uniforms, allowed, weight, is_note, ends, longest, (reduction_start, growth),
+        inverse_temperature, top_p, start, onset, sounding, factor, log_likelihood,
+    )
     steps = max(total - start, 1)
     return WindowedSample(grid, streams[:, window:].copy(), log_likelihood / steps / math.log(2), start, primer_pitches)
 
