@@ -84,7 +84,7 @@ def spell(midi: int, in_key: key.KeySignature) -> pitch.Pitch:
     """
     if not 0 <= midi <= 127:
         raise GenerationError(f"MIDI pitch {midi} lies outside 0..127")
-    name = _spelling_table(_as_key(in_key))[midi % 12]
+    name = _spelling_names(in_key)[midi % 12]
     spelled = pitch.Pitch(name)
     spelled.octave = 4
     spelled.octave += (midi - int(spelled.ps)) // 12
@@ -194,6 +194,25 @@ def _copy_key(signature: key.KeySignature) -> key.KeySignature:
     if isinstance(signature, key.Key):
         return key.Key(signature.tonic.name, signature.mode)
     return key.KeySignature(signature.sharps)
+
+
+def _spelling_names(signature: key.KeySignature) -> tuple[str, ...]:
+    """The twelve pitch-class names for ``signature``, cached: building them realizes music21 scales (ms each)."""
+    if isinstance(signature, key.Key):
+        return _key_spelling(signature.tonic.name, signature.mode)
+    return _signature_spelling(signature.sharps)
+
+
+@lru_cache(maxsize=None)
+def _key_spelling(tonic: str, mode: str) -> tuple[str, ...]:
+    table = _spelling_table(key.Key(tonic, mode))
+    return tuple(table[pc] for pc in range(12))
+
+
+@lru_cache(maxsize=None)
+def _signature_spelling(sharps: int) -> tuple[str, ...]:
+    table = _spelling_table(_as_key(key.KeySignature(sharps)))
+    return tuple(table[pc] for pc in range(12))
 
 
 def _spelling_table(in_key: key.Key) -> dict[int, str]:
