@@ -50,9 +50,9 @@ import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 from corpus_adapters.rock_numerals import parse_numeral
+from corpus_adapters.textfile import read_ascii
 from music21_melgen.errors import CorpusFormatError
 
 __all__ = [
@@ -189,14 +189,7 @@ def parse_key(text: str) -> int | None:
 
 def read_har(path: str | os.PathLike) -> HarmonyAnalysis:
     """Read and expand a ``.har`` file (ASCII text)."""
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("ascii")
-    except UnicodeDecodeError as error:
-        raise CorpusFormatError(f"not ASCII text ({error.reason} at byte {error.start})", path=str(path)) from None
-    except OSError as error:
-        raise CorpusFormatError(f"cannot read: {error.strerror}", path=str(path)) from None
-    return parse_har(text, str(path))
+    return parse_har(read_ascii(path), str(path))
 
 
 def parse_har(text: str, source: str = "<string>") -> HarmonyAnalysis:

@@ -36,9 +36,9 @@ import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 from corpus_adapters.har import MAX_MEASURES, parse_key
+from corpus_adapters.textfile import read_ascii
 from music21_melgen.errors import CorpusFormatError
 
 __all__ = [
@@ -116,14 +116,7 @@ def format_notes(melody: MelodyTranscription) -> list[str]:
 
 def read_mel(path: str | os.PathLike) -> MelodyTranscription:
     """Read and expand a ``.mel`` file (ASCII text)."""
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("ascii")
-    except UnicodeDecodeError as error:
-        raise CorpusFormatError(f"not ASCII text ({error.reason} at byte {error.start})", path=str(path)) from None
-    except OSError as error:
-        raise CorpusFormatError(f"cannot read: {error.strerror}", path=str(path)) from None
-    return parse_mel(text, str(path))
+    return parse_mel(read_ascii(path), str(path))
 
 
 def parse_mel(text: str, source: str = "<string>") -> MelodyTranscription:

@@ -18,8 +18,8 @@ import os
 from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
+from corpus_adapters.textfile import read_ascii
 from music21_melgen.errors import CorpusFormatError
 
 __all__ = ["DownbeatTimes", "parse_tim", "read_tim"]
@@ -64,14 +64,7 @@ class DownbeatTimes:
 
 def read_tim(path: str | os.PathLike) -> DownbeatTimes:
     """Read a ``.tim`` file."""
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("ascii")
-    except UnicodeDecodeError as error:
-        raise CorpusFormatError(f"not ASCII text ({error.reason} at byte {error.start})", path=str(path)) from None
-    except OSError as error:
-        raise CorpusFormatError(f"cannot read: {error.strerror}", path=str(path)) from None
-    return parse_tim(text, str(path))
+    return parse_tim(read_ascii(path), str(path))
 
 
 def parse_tim(text: str, source: str = "<string>") -> DownbeatTimes:
