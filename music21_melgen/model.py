@@ -32,6 +32,8 @@ __all__ = [
     "MelodyModel",
     "LstmMelodyModel",
     "shifted_inputs",
+    "weight_tensors",
+    "load_weights",
 ]
 
 
@@ -135,6 +137,25 @@ class MelodyLSTM(nn.Module):
         return logits, loss, state
 
 
+def weight_tensors(network: nn.Module) -> dict[str, torch.Tensor]:
+    """A network's weights by parameter name, as contiguous float32 copies (what a checkpoint saves)."""
+    return {k: v.detach().float().contiguous().clone() for k, v in network.state_dict().items()}
+
+
+def load_weights(network: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Load checkpoint tensors into ``network``; ModelError if names or shapes do not match its config."""
+    expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    if expected.keys() != found.keys():
+        missing = sorted(expected.keys() - found.keys())
+        extra = sorted(found.keys() - expected.keys())
+        raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
+    wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
+    if wrong:
+        raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
+    network.load_state_dict({k: v.float() for k, v in tensors.items()})
+
+
 @runtime_checkable
 class MelodyModel(Protocol):
     """What generation, evaluation and checkpoints need of a melody model.
@@ -199,7 +220,7 @@ class LstmMelodyModel:
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Weights to save, by parameter name (contiguous float32 copies)."""
-        return {k: v.detach().float().contiguous().clone() for k, v in self.network.state_dict().items()}
+        return weight_tensors(self.network)
 
     @classmethod
     def from_tensors(
@@ -211,16 +232,7 @@ class LstmMelodyModel:
     ) -> "LstmMelodyModel":
         """Rebuild from a checkpoint's parts; ModelError if names or shapes do not match."""
         network = MelodyLSTM(MelodyLSTMConfig.from_dict(model_config))
-        expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
-        found = {k: tuple(v.shape) for k, v in tensors.items()}
-        if expected.keys() != found.keys():
-            missing = sorted(expected.keys() - found.keys())
-            extra = sorted(found.keys() - expected.keys())
-            raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
-        wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
-        if wrong:
-            raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
-        network.load_state_dict({k: v.float() for k, v in tensors.items()})
+        load_weights(network, tensors)
         return cls(network, representation, **kwargs)
 
     def numpy_weights(self) -> dict[str, np.ndarray]:

@@ -53,6 +53,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from music21_melgen.errors import GenerationError, ModelError, ScoreError
+from music21_melgen.model import load_weights, weight_tensors
 from music21_melgen.sampling import Bars, one_blas_thread
 from music21_melgen.seed_representation import (
     CONTINUE_ID,
@@ -237,7 +238,7 @@ class SeedMelodyModel:
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Weights to save, by parameter name (contiguous float32 copies)."""
-        return {k: v.detach().float().contiguous().clone() for k, v in self.network.state_dict().items()}
+        return weight_tensors(self.network)
 
     @classmethod
     def from_tensors(
@@ -249,16 +250,7 @@ class SeedMelodyModel:
     ) -> "SeedMelodyModel":
         """Rebuild from a checkpoint's parts; ModelError if names or shapes do not match."""
         network = WindowLSTM(SeedNetworkConfig.from_dict(model_config))
-        expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
-        found = {k: tuple(v.shape) for k, v in tensors.items()}
-        if expected.keys() != found.keys():
-            missing = sorted(expected.keys() - found.keys())
-            extra = sorted(found.keys() - expected.keys())
-            raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
-        wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
-        if wrong:
-            raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
-        network.load_state_dict({k: v.float() for k, v in tensors.items()})
+        load_weights(network, tensors)
         return cls(network, representation, **kwargs)
 
     def cell(self) -> WindowCell:
