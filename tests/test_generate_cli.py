@@ -9,7 +9,7 @@ import pytest
 from music21 import converter, meter, note, stream
 
 from music21_melgen.cli import main
-from music21_melgen.commands.generate import parse_chord_parts, parse_range
+from music21_melgen.commands.options import parse_chord_parts, parse_range
 from tiny_model import save_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,6 +10,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from music21_melgen.commands.options import (
+    add_sampling_arguments,
+    count,
+    parse_chord_parts,
+    positive_int,
+    sampling_controls,
+)
+
 __all__ = ["add_parser", "run"]
 
 
@@ -30,7 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="score files, folders or glob patterns (quote them)")
     parser.add_argument("-o", "--out-dir", required=True, metavar="OUT_DIR", help="output folder (created if missing)")
     parser.add_argument(
-        "-j", "--jobs", type=_positive_int, default=1, metavar="N",
+        "-j", "--jobs", type=positive_int, default=1, metavar="N",
         help="worker processes on this machine (default 1; ignored with --scheduler)",
     )
     parser.add_argument(
@@ -43,14 +51,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "workers must see the same paths)",
     )
     parser.add_argument(
-        "--seed", type=_non_negative_int, default=0,
+        "--seed", type=count, default=0,
         help="base seed; each song's seed derives from it and the song's path (default 0)",
     )
     parser.add_argument(
         "--model", default="default",
         help="bundled model name (default, seed) or a checkpoint folder (default: default)",
     )
-    _add_sampling_arguments(parser)
+    group = parser.add_argument_group(
+        "sampling (as in melgen generate, applied to every song; unset: the model's recommended settings)"
+    )
+    add_sampling_arguments(group)
+    group.add_argument(
+        "--chord-parts", type=parse_chord_parts, metavar="PARTS",
+        help="parts to read the chords from in every score, names or numbers from 1, "
+        "comma-separated (default: chord symbols, else Roman numerals, else the accompaniment)",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="regenerate outputs that are already there",
     )
@@ -76,105 +92,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=args.progress,
         chord_parts=args.chord_parts,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        chord_tone_weight=args.chord_tone_weight,
-        continuation_reduction=args.continuation_reduction,
-        candidates=args.candidates,
-        pitch_range=args.pitch_range,
-        longest_note=args.longest_note,
-        longest_rest=args.longest_rest,
+        **sampling_controls(args),
     )
     print(report.summary())
     return 0 if report.success else 1
-
-
-def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
-    """The sampling options of ``melgen generate``, same names, defaults and parsers.
-
-    Each defaults to ``MODEL_DEFAULT``: the model's recommended value.
-    """
-    from music21_melgen.commands.generate import (
-        parse_chord_parts,
-        parse_length,
-        parse_range,
-        parse_reduction,
-        recommendation,
-    )
-    from music21_melgen.sampling import MODEL_DEFAULT
-
-    group = parser.add_argument_group(
-        "sampling (as in melgen generate, applied to every song; unset: the model's recommended settings)"
-    )
-    group.add_argument(
-        "--temperature", type=_positive_float, default=MODEL_DEFAULT, metavar="T",
-        help=f"below 1 safer and more repetitive, above 1 wilder ({recommendation('temperature')})",
-    )
-    group.add_argument(
-        "--top-p", type=_positive_float, default=MODEL_DEFAULT, metavar="P",
-        help=f"nucleus share in (0, 1]; lower is safer, 1 turns it off ({recommendation('top_p')})",
-    )
-    group.add_argument(
-        "--chord-tone-weight", type=_positive_float, default=MODEL_DEFAULT, metavar="W",
-        help=f"above 1 more chord tones, below 1 fewer, 1 = the model as trained ({recommendation('chord_tone_weight')})",
-    )
-    reduction = group.add_mutually_exclusive_group()
-    reduction.add_argument(
-        "--continuation-reduction", type=parse_reduction, default=MODEL_DEFAULT, metavar="START,GROWTH",
-        help="divisor of the chance to hold a note, growing each sixteenth held; larger "
-        f"values give shorter notes ({recommendation('continuation_reduction')})",
-    )
-    reduction.add_argument(
-        "--no-continuation-reduction", dest="continuation_reduction", action="store_const", const=None,
-        help="hold notes as long as the model likes",
-    )
-    group.add_argument(
-        "--candidates", type=_positive_int, default=MODEL_DEFAULT, metavar="N",
-        help=f"best of N melodies by the model's likelihood; more is slower and safer ({recommendation('candidates')})",
-    )
-    group.add_argument(
-        "--range", dest="pitch_range", type=parse_range, default=MODEL_DEFAULT, metavar="LOW-HIGH",
-        help="lowest and highest melody pitch, MIDI numbers or note names, e.g. G3-G5 "
-        f"({recommendation('pitch_range')})",
-    )
-    group.add_argument(
-        "--longest-note", type=parse_length, default=MODEL_DEFAULT, metavar="QL|Nbar",
-        help="longest note in quarter notes (4 = a 4/4 bar) or bars of the meter (1bar) "
-        f"({recommendation('longest_note')})",
-    )
-    group.add_argument(
-        "--longest-rest", type=_positive_float, default=MODEL_DEFAULT, metavar="QL",
-        help=f"longest rest in quarter notes ({recommendation('longest_rest')})",
-    )
-    group.add_argument(
-        "--chord-parts", type=parse_chord_parts, metavar="PARTS",
-        help="parts to read the chords from in every score, names or numbers from 1, "
-        "comma-separated (default: chord symbols, else Roman numerals, else the accompaniment)",
-    )
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
-    return value

@@ -15,46 +15,10 @@ import shlex
 import sys
 from typing import Any
 
-from music21_melgen.commands.generate import parse_length, recommendation
+from music21_melgen.commands.options import add_sampling_arguments, count, sampling_controls
 from music21_melgen.sampling import Bars
 
 __all__ = ["add_parser", "run"]
-
-_KEEP = object()  # --continuation-reduction not given: the model's recommendation
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
-
-
-def _reduction(text: str) -> tuple[float, float] | None:
-    """``off`` or ``START,GROWTH`` of the continuation reduction."""
-    if text.strip().lower() == "off":
-        return None
-    try:
-        start, growth = (float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write off or START,GROWTH, e.g. 1.3,1.4") from None
-    if not (start > 0 and growth > 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: START and GROWTH must be positive")
-    return start, growth
-
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Attach ``evaluate`` to the ``melgen`` subcommands."""
@@ -85,10 +49,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="evaluation", metavar="DIR", help="report folder (default: evaluation)")
     parser.add_argument(
-        "--seed", type=_non_negative_int, default=0, metavar="N",
+        "--seed", type=count, default=0, metavar="N",
         help="song i is sampled with seed N+i in every row (default 0)",
     )
-    parser.add_argument("--limit", type=_non_negative_int, metavar="N", help="only the first N songs")
+    parser.add_argument("--limit", type=count, metavar="N", help="only the first N songs")
     parser.add_argument(
         "--whole-songs", action="store_true",
         help="keep each corpus song's instrumental intro and outro (default: the sung part, as in training)",
@@ -96,29 +60,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     tuning = parser.add_argument_group(
         "sampling of the first model (each model otherwise samples with its own recommended settings)"
     )
-    tuning.add_argument(
-        "--temperature", type=_positive_float, metavar="T",
-        help=f"<1 safer, >1 wilder ({recommendation('temperature')})",
-    )
-    tuning.add_argument(
-        "--top-p", type=_positive_float, metavar="P",
-        help=f"nucleus share, 1.0 = off ({recommendation('top_p')})",
-    )
-    tuning.add_argument(
-        "--chord-tone-weight", type=_positive_float, metavar="W",
-        help=f"multiplies the probability of chord tones; >1 more chord tones ({recommendation('chord_tone_weight')})",
-    )
-    tuning.add_argument(
-        "--longest-note", type=parse_length, metavar="QL|Nbar",
-        help="no note held longer than this many quarter lengths, or bars of the meter (1bar) "
-        f"({recommendation('longest_note')})",
-    )
-    tuning.add_argument(
-        "--continuation-reduction", type=_reduction, default=_KEEP, metavar="START,GROWTH|off",
-        help="MelGen's divisor of held notes for the model under test, off = none "
-        f"({recommendation('continuation_reduction')}); a model sampled with it also gets a "
-        "'..., no CR' row with it off",
-    )
+    add_sampling_arguments(tuning)
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(handler=run)
@@ -139,21 +81,16 @@ def _command(args: argparse.Namespace) -> str:
         words += ["--limit", str(args.limit)]
     if args.whole_songs:
         words.append("--whole-songs")
-    for flag, value in _controls(args).items():
+    for flag, value in sampling_controls(args).items():
         if flag == "continuation_reduction":
             value = "off" if value is None else ",".join(str(part) for part in value)
+        elif flag == "pitch_range":
+            value = "-".join(str(part) for part in value)
         elif isinstance(value, Bars):
             value = f"{value.count}bar"
-        words += [f"--{flag.replace('_', '-')}", str(value)]
+        option = "range" if flag == "pitch_range" else flag.replace("_", "-")
+        words += [f"--{option}", str(value)]
     return shlex.join(words)
-
-
-def _controls(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("temperature", "top_p", "chord_tone_weight", "longest_note")
-    controls: dict[str, Any] = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    if args.continuation_reduction is not _KEEP:
-        controls["continuation_reduction"] = args.continuation_reduction
-    return controls
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     say(f"{songs.source}: {len(songs.songs)} songs")
     models = args.model or list(DEFAULT_MODELS)
     evaluation = evaluate(
-        songs, models, seed=args.seed, controls=_controls(args), command=_command(args), progress=say
+        songs, models, seed=args.seed, controls=sampling_controls(args), command=_command(args), progress=say
     )
     print(format_table(evaluation))
     print()
