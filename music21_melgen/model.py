@@ -30,6 +30,7 @@ __all__ = [
     "MelodyLSTMConfig",
     "MelodyLSTM",
     "MelodyModel",
+    "TorchMelodyModel",
     "LstmMelodyModel",
     "shifted_inputs",
     "weight_tensors",
@@ -176,29 +177,31 @@ class MelodyModel(Protocol):
     def log_likelihood(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float: ...
 
 
-class LstmMelodyModel:
-    """A trained :class:`MelodyLSTM` with its representation: the ``default`` model.
+class TorchMelodyModel:
+    """What every trained model shares: its torch network, representation and checkpoint plumbing.
 
-    ``kind`` names it in checkpoints; ``config`` is the checkpoint's JSON (or,
-    before saving, the representation and model settings); ``content_hash``
-    the sha256 of ``model.safetensors`` (empty until saved or loaded).
+    Subclasses name their ``kind`` (the checkpoint's model kind), their
+    ``network_class`` and its ``config_class``, check the network against the
+    representation in ``_check``, and implement generation. ``config`` is the
+    checkpoint's JSON (or, before saving, the representation and model
+    settings); ``content_hash`` the sha256 of ``model.safetensors`` (empty
+    until saved or loaded).
     """
 
-    kind = "lstm"
+    kind: str
+    network_class: type[nn.Module]
+    config_class: type
 
     def __init__(
         self,
-        network: MelodyLSTM,
-        representation: Representation,
+        network: nn.Module,
+        representation: Any,
         *,
         name: str = "",
         config: dict | None = None,
         content_hash: str = "",
     ) -> None:
-        if network.config.vocab_size != representation.vocab_size:
-            raise ModelError("the network's vocabulary does not match its representation")
-        if network.config.conditioning_size != representation.conditioning_size:
-            raise ModelError("the network's conditioning width does not match its representation")
+        self._check(network, representation)
         self.network = network.eval()
         self.representation = representation
         self.name = name
@@ -208,11 +211,13 @@ class LstmMelodyModel:
             "model": self.model_config(),
         }
         self.content_hash = content_hash
-        self._numpy_weights: dict[str, np.ndarray] | None = None
+
+    def _check(self, network: nn.Module, representation: Any) -> None:
+        """ModelError when ``network`` and ``representation`` do not belong together."""
 
     def __repr__(self) -> str:
         size = sum(p.numel() for p in self.network.parameters())
-        return f"<LstmMelodyModel {self.name or '(unsaved)'}: {size} parameters>"
+        return f"<{type(self).__name__} {self.name or '(unsaved)'}: {size} parameters>"
 
     def model_config(self) -> dict[str, Any]:
         """The network's hyper-parameters as a JSON-ready dict."""
@@ -226,14 +231,32 @@ class LstmMelodyModel:
     def from_tensors(
         cls,
         model_config: dict[str, Any],
-        representation: Representation,
+        representation: Any,
         tensors: dict[str, torch.Tensor],
         **kwargs: Any,
-    ) -> "LstmMelodyModel":
+    ) -> "TorchMelodyModel":
         """Rebuild from a checkpoint's parts; ModelError if names or shapes do not match."""
-        network = MelodyLSTM(MelodyLSTMConfig.from_dict(model_config))
+        network = cls.network_class(cls.config_class.from_dict(model_config))
         load_weights(network, tensors)
         return cls(network, representation, **kwargs)
+
+
+class LstmMelodyModel(TorchMelodyModel):
+    """A trained :class:`MelodyLSTM` with its representation: the ``default`` model."""
+
+    kind = "lstm"
+    network_class = MelodyLSTM
+    config_class = MelodyLSTMConfig
+
+    def __init__(self, network: MelodyLSTM, representation: Representation, **kwargs: Any) -> None:
+        super().__init__(network, representation, **kwargs)
+        self._numpy_weights: dict[str, np.ndarray] | None = None
+
+    def _check(self, network: MelodyLSTM, representation: Representation) -> None:
+        if network.config.vocab_size != representation.vocab_size:
+            raise ModelError("the network's vocabulary does not match its representation")
+        if network.config.conditioning_size != representation.conditioning_size:
+            raise ModelError("the network's conditioning width does not match its representation")
 
     def numpy_weights(self) -> dict[str, np.ndarray]:
         """The weights as float64 numpy arrays for the hand-written sampling cell (cached).

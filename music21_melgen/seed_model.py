@@ -53,7 +53,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from music21_melgen.errors import GenerationError, ModelError, ScoreError
-from music21_melgen.model import load_weights, weight_tensors
+from music21_melgen.model import TorchMelodyModel
 from music21_melgen.sampling import Bars, one_blas_thread
 from music21_melgen.seed_representation import (
     CONTINUE_ID,
@@ -185,25 +185,18 @@ class WindowCell:
         return _rows_times(self.head_w, h) + self.head_b
 
 
-class SeedMelodyModel:
-    """A trained :class:`WindowLSTM` with its token representation: the ``seed`` model.
-
-    ``kind`` names it in checkpoints; ``config`` is the checkpoint's JSON (or,
-    before saving, the representation and model settings); ``content_hash``
-    the sha256 of ``model.safetensors`` (empty until saved or loaded).
-    """
+class SeedMelodyModel(TorchMelodyModel):
+    """A trained :class:`WindowLSTM` with its token representation: the ``seed`` model."""
 
     kind = "melgen_window"
+    network_class = WindowLSTM
+    config_class = SeedNetworkConfig
 
-    def __init__(
-        self,
-        network: WindowLSTM,
-        representation: MelgenTokenRepresentation,
-        *,
-        name: str = "",
-        config: dict | None = None,
-        content_hash: str = "",
-    ) -> None:
+    def __init__(self, network: WindowLSTM, representation: MelgenTokenRepresentation, **kwargs: Any) -> None:
+        super().__init__(network, representation, **kwargs)
+        self._cell: WindowCell | None = None
+
+    def _check(self, network: WindowLSTM, representation: MelgenTokenRepresentation) -> None:
         if not isinstance(representation, MelgenTokenRepresentation):
             raise ModelError(
                 f"the seed model needs the melgen_tokens representation, got {getattr(representation, 'name', representation)!r}"
@@ -212,46 +205,11 @@ class SeedMelodyModel:
             raise ModelError(
                 f"the network has {network.config.vocab_size} tokens, its representation {representation.vocab_size}"
             )
-        self.network = network.eval()
-        self.representation = representation
-        self.name = name
-        self.config = config if config is not None else {
-            "kind": self.kind,
-            "representation": representation.to_dict(),
-            "model": self.model_config(),
-        }
-        self.content_hash = content_hash
-        self._cell: WindowCell | None = None
-
-    def __repr__(self) -> str:
-        size = sum(p.numel() for p in self.network.parameters())
-        return f"<SeedMelodyModel {self.name or '(unsaved)'}: {size} parameters>"
 
     @property
     def window(self) -> int:
         """Tokens the model reads before each prediction."""
         return self.network.config.window
-
-    def model_config(self) -> dict[str, Any]:
-        """The network's hyper-parameters as a JSON-ready dict."""
-        return asdict(self.network.config)
-
-    def tensors(self) -> dict[str, torch.Tensor]:
-        """Weights to save, by parameter name (contiguous float32 copies)."""
-        return weight_tensors(self.network)
-
-    @classmethod
-    def from_tensors(
-        cls,
-        model_config: dict[str, Any],
-        representation: Any,
-        tensors: dict[str, torch.Tensor],
-        **kwargs: Any,
-    ) -> "SeedMelodyModel":
-        """Rebuild from a checkpoint's parts; ModelError if names or shapes do not match."""
-        network = WindowLSTM(SeedNetworkConfig.from_dict(model_config))
-        load_weights(network, tensors)
-        return cls(network, representation, **kwargs)
 
     def cell(self) -> WindowCell:
         """The float64 numpy copy of the network used for generation (cached)."""
