@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -492,7 +492,6 @@ def _sample_lstm_candidates(
     total = grid.length
     forced, start = _primer_events(model, encoded, primer)
     batch = controls.candidates
-    vocab = representation.vocab_size
 
     # What each step allows, for every event: pitch range, chord tones.
     is_note = encoded.event_midi >= 0

@@ -43,7 +43,7 @@ a quarter, in 6/8 and 12/8 a dotted 16th; notes land on that grid (see
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Sequence
 

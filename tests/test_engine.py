@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import warnings
 from fractions import Fraction as F
 from pathlib import Path
 
