@@ -19,9 +19,11 @@ from fractions import Fraction
 
 from functools import lru_cache
 
-from music21 import clef, duration, key, meter, note, pitch, stream, tie
+from music21 import beam, clef, duration, key, meter, note, pitch, stream, tie
+from music21.common.numberTools import opFrac
 from music21 import instrument as m21instrument
 from music21.exceptions21 import Music21Exception
+from music21.stream.makeNotation import iterateBeamGroups
 
 from music21_melgen.errors import GenerationError
 from music21_melgen.timeline import ChordTimeline, MeasureSpan, MelodyNote
@@ -146,6 +148,8 @@ def melody_part(
     part.insert(0, played)
 
     previous_signature = None
+    signature = None
+    beamed: list[tuple[stream.Measure, meter.TimeSignature]] = []
     written_keys: set[int] = set()
     cursor = 0
     for index, bar in enumerate(measures):
@@ -159,10 +163,11 @@ def melody_part(
         if due:
             measure.insert(0, _copy_key(keys[due[-1]][1]))
             written_keys.update(range(due[-1] + 1))
-        if bar.time_signature != previous_signature:
-            measure.insert(0, meter.TimeSignature(bar.time_signature))
+        if bar.time_signature != previous_signature or signature is None:
+            signature = meter.TimeSignature(bar.time_signature)
+            measure.insert(0, signature)
             previous_signature = bar.time_signature
-        nominal = Fraction(meter.TimeSignature(bar.time_signature).barDuration.quarterLength)
+        nominal = Fraction(signature.barDuration.quarterLength)
         if bar.length < nominal:
             if index == 0:
                 measure.paddingLeft = float(nominal - bar.length)
@@ -179,11 +184,48 @@ def melody_part(
         else:
             _fill(measure, here, bar, keys, key_offsets)
         part.insert(bar.offset, measure)
-    try:
-        part.makeBeams(inPlace=True)
-    except Music21Exception:  # beams are cosmetic; a meter music21 cannot beam stays unbeamed
-        pass
+        beamed.append((measure, signature))
+    _beam(part, beamed)
     return part
+
+
+def _beam(part: stream.Part, measures: list[tuple[stream.Measure, meter.TimeSignature]]) -> None:
+    """Beams and stem directions, the same as ``part.makeBeams(inPlace=True)`` sets them.
+
+    Why not ``makeBeams`` itself: it finds each measure's time signature and
+    each beam group's clef through the part's context, rebuilding the part's
+    offset tree every time (quadratic in the measures, a third of the notation
+    time of a song); here every measure's meter is known and the part's only
+    clef is treble. Beams are cosmetic: if music21 cannot beam a meter, the
+    part is left as ``makeBeams`` leaves it then (beamed up to that measure,
+    stems unset).
+    """
+    treble = clef.TrebleClef()
+    try:
+        for measure, signature in measures:
+            notes = measure.notesAndRests.stream()
+            if len(notes) <= 1:
+                continue
+            bar = signature.barDuration.quarterLength
+            if opFrac(sum(n.quarterLength for n in notes)) > bar:
+                continue
+            start: float | Fraction = 0.0
+            if measure.paddingLeft:
+                start = opFrac(measure.paddingLeft)
+            elif not measure.paddingRight and notes.highestTime < bar:
+                start = bar - notes.highestTime
+            for element, beams in zip(notes, signature.getBeams(notes, measureStartOffset=start)):
+                element.beams = beams if beams is not None else beam.Beams()
+        for group in iterateBeamGroups(part, skipNoBeams=True, recurse=True):
+            pitches = [p for n in group for p in n.pitches]
+            if not pitches:
+                continue
+            direction = treble.getStemDirectionForPitches(pitches)
+            for element in group:
+                element.stemDirection = direction
+    except Music21Exception:
+        return
+    part.streamStatus.beams = True
 
 
 def _as_key(signature: key.KeySignature) -> key.Key:
