@@ -182,7 +182,7 @@ def melody_part(
             rest.fullMeasure = True
             measure.insert(0, rest)
         else:
-            _fill(measure, here, bar, keys, key_offsets)
+            _fill(measure, here, bar, keys, key_offsets, nominal)
         part.insert(bar.offset, measure)
         beamed.append((measure, signature))
     _beam(part, beamed)
@@ -320,20 +320,22 @@ def _fill(
     bar: MeasureSpan,
     keys: list[tuple[Fraction, key.KeySignature]],
     key_offsets: list[Fraction],
+    nominal: Fraction,
 ) -> None:
-    """Notes and rests for one measure, in order, exactly filling it."""
+    """Notes and rests for one measure (``nominal`` long by its meter), in order, exactly filling it."""
     bar_end = bar.offset + bar.length
     position = bar.offset
     for item in notes:
         onset = max(item.offset, bar.offset)
         if onset > position:
-            _place(measure, bar, position, onset - position, None, False, False)
+            _place(measure, bar, position, onset - position, None, False, False, nominal)
         stop = min(item.end, bar_end)
         in_key = keys[max(bisect_right(key_offsets, onset) - 1, 0)][1]
-        _place(measure, bar, onset, stop - onset, spell(item.midi, in_key), item.offset < bar.offset, item.end > bar_end)
+        sounding = spell(item.midi, in_key)
+        _place(measure, bar, onset, stop - onset, sounding, item.offset < bar.offset, item.end > bar_end, nominal)
         position = stop
     if position < bar_end:
-        _place(measure, bar, position, bar_end - position, None, False, False)
+        _place(measure, bar, position, bar_end - position, None, False, False, nominal)
 
 
 def _place(
@@ -344,7 +346,13 @@ def _place(
     sounding: pitch.Pitch | None,
     tied_from_before: bool,
     tied_onwards: bool,
+    nominal: Fraction,
 ) -> None:
+    """Write one note or rest as tied note values; a rest says whether it fills the bar.
+
+    Stating ``fullMeasure`` (what music21's 'auto' would find) spares the
+    MusicXML writer a time-signature context search for every rest.
+    """
     position = offset - bar.offset
     if sounding is None:
         pieces = _rest_values(position, length, bar.beat_length)
@@ -353,6 +361,7 @@ def _place(
     for index, value in enumerate(pieces):
         if sounding is None:
             element: note.GeneralNote = note.Rest()
+            element.fullMeasure = value == nominal
         else:
             element = note.Note(pitch.Pitch(sounding.nameWithOctave))
             starts = index == 0 and not tied_from_before
