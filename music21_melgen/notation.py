@@ -13,7 +13,7 @@ minor). Every measure holds exactly its own length.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -137,6 +137,7 @@ def melody_part(
     start = measures[0].offset
     end = measures[-1].offset + measures[-1].length
     placed = _clean(notes, start, end)
+    onsets = [n.offset for n in placed]
     keys = _key_plan(key_signature, timeline)
     key_offsets = [offset for offset, _ in keys]
 
@@ -176,7 +177,7 @@ def melody_part(
 
         while cursor < len(placed) and placed[cursor].end <= bar.offset:
             cursor += 1
-        here = [n for n in placed[cursor:] if n.offset < bar_end]
+        here = placed[cursor:bisect_left(onsets, bar_end, cursor)]  # placed is sorted by offset
         if not here:
             rest = note.Rest(quarterLength=bar.length)
             rest.fullMeasure = True
