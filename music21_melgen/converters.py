@@ -84,14 +84,9 @@ class RockCorpusMelConverter(subConverters.SubConverter):
 
 
 def _read(path: str | Path) -> str:
-    from music21_melgen.errors import CorpusFormatError
+    from corpus_adapters.textfile import read_ascii
 
-    try:
-        return Path(path).read_bytes().decode("ascii")
-    except UnicodeDecodeError as error:
-        raise CorpusFormatError(f"not ASCII text ({error.reason} at byte {error.start})", path=str(path)) from None
-    except OSError as error:
-        raise CorpusFormatError(f"cannot read: {error.strerror}", path=str(path)) from None
+    return read_ascii(path)
 
 
 def _text(data: str | bytes, source: str | None) -> str:
