@@ -39,7 +39,7 @@ from music21_melgen.errors import GenerationError, MelgenError, OutputError, Sco
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.sampling import MODEL_DEFAULT, Bars, SamplingControls, generate_melody
 from music21_melgen.score_harmony import ScoreTimeline, describe_score, timeline_from_score
-from music21_melgen.timeline import ChordTimeline, MelodyNote
+from music21_melgen.timeline import ChordTimeline, MelodyNote, append_tied
 
 __all__ = [
     "MODEL_DEFAULT",
@@ -199,11 +199,7 @@ def melody_notes(melody: stream.Stream | str | os.PathLike | Sequence[MelodyNote
         if length <= 0:
             continue
         tied = element.tie is not None and element.tie.type in ("stop", "continue")
-        if tied and merged and merged[-1].midi == midi and merged[-1].end == offset:
-            last = merged.pop()
-            merged.append(MelodyNote(last.offset, last.length + length, midi))
-        else:
-            merged.append(MelodyNote(offset, length, midi))
+        append_tied(merged, MelodyNote(offset, length, midi), tied=tied)
     return tuple(merged)
 
 

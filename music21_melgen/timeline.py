@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from music21_melgen.errors import ScoreError
 
-__all__ = ["MeasureSpan", "ChordSpan", "ChordTimeline", "MelodyNote", "MODES"]
+__all__ = ["MeasureSpan", "ChordSpan", "ChordTimeline", "MelodyNote", "MODES", "append_tied"]
 
 MODES = ("major", "minor")
 
@@ -119,3 +119,21 @@ class ChordTimeline:
         """The measure containing ``offset``."""
         index = bisect_right([m.offset for m in self.measures], offset) - 1
         return self.measures[max(index, 0)]
+
+
+def append_tied(notes: list[MelodyNote], new: MelodyNote, *, tied: bool) -> None:
+    """Append ``new`` to ``notes``; a tied continuation of the last note (same pitch, no gap) lengthens it.
+
+    Merging by MIDI pitch keeps ties between differently spelled notes (G# tied to Ab).
+
+    >>> from fractions import Fraction as F
+    >>> notes = [MelodyNote(F(0), F(2), 60)]
+    >>> append_tied(notes, MelodyNote(F(2), F(1), 60), tied=True)
+    >>> append_tied(notes, MelodyNote(F(3), F(1), 60), tied=False)
+    >>> [(n.offset, n.length) for n in notes]
+    [(Fraction(0, 1), Fraction(3, 1)), (Fraction(3, 1), Fraction(1, 1))]
+    """
+    if tied and notes and notes[-1].midi == new.midi and notes[-1].end == new.offset:
+        last = notes.pop()
+        new = MelodyNote(last.offset, last.length + new.length, new.midi)
+    notes.append(new)

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from music21_melgen.errors import MelgenError, OutputError, ScoreError
-from music21_melgen.timeline import ChordTimeline, MelodyNote
+from music21_melgen.timeline import ChordTimeline, MelodyNote, append_tied
 from training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
 
 __all__ = [
@@ -327,11 +327,7 @@ def melody_from_score(score: Any) -> tuple[MelodyNote, ...]:
         if length <= 0:
             continue  # grace notes take no time
         tied = element.tie is not None and element.tie.type in ("stop", "continue")
-        if tied and notes and notes[-1].midi == midi and notes[-1].end == offset:
-            last = notes.pop()
-            notes.append(MelodyNote(last.offset, last.length + length, midi))
-        else:
-            notes.append(MelodyNote(offset, length, midi))
+        append_tied(notes, MelodyNote(offset, length, midi), tied=tied)
     return tuple(notes)
 
 
