@@ -23,7 +23,9 @@ and checkpoints treat it like the default model. Generation is MelGen's:
   after every ``_``, back to 1.3 after a new note; ``controls`` set or disable
   it); ``longest_note`` (quarter lengths or ``Bars`` of the meter where the
   note began) forbids ``_`` past it; ``chord_tone_weight``
-  multiplies notes whose pitch class (in the song's key) is in the chord;
+  multiplies notes whose pitch class (in the song's key) is in the chord,
+  then the notes are scaled back to the share they had, so it changes which
+  note starts and not how often one does;
   ``top_p`` keeps the nucleus (MelGen had none: pass ``top_p=1.0`` for MelGen
   exactly); each candidate draws from its own stream seeded ``(seed, i)``.
   The step loop runs with numpy's BLAS on one thread, as the default model's.
@@ -54,7 +56,7 @@ from torch.nn import functional as F
 
 from music21_melgen.errors import GenerationError, ModelError, ScoreError
 from music21_melgen.model import TorchMelodyModel
-from music21_melgen.sampling import Bars, one_blas_thread
+from music21_melgen.sampling import Bars, one_blas_thread, reweight_notes
 from music21_melgen.seed_representation import (
     CONTINUE_ID,
     SEPARATOR_ID,
@@ -463,7 +465,7 @@ def _sample_steps(
         logits = cell.logits(streams[:, t : t + window])  # the whole window, every step
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(shifted).sum(axis=1))
-        p = np.exp(shifted * inverse_temperature) * allowed[t] * weight[t]
+        p = reweight_notes(np.exp(shifted * inverse_temperature), allowed[t] * weight[t], is_note)
         can_hold = sounding & (ends[t + 1] - ends[onset] <= longest[onset] + 1e-9)
         p[:, CONTINUE_ID] *= can_hold / factor
         empty = p.sum(axis=1) == 0

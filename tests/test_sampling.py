@@ -11,7 +11,13 @@ import torch
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import GenerationError
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
-from music21_melgen.sampling import GeneratedMelody, SamplingControls, generate_melody, sample_lstm_candidates
+from music21_melgen.sampling import (
+    GeneratedMelody,
+    SamplingControls,
+    generate_melody,
+    reweight_notes,
+    sample_lstm_candidates,
+)
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
 PROGRESSION = [(0, {0, 4, 7}), (7, {7, 11, 2}), (9, {9, 0, 4}), (5, {5, 9, 0})]
@@ -90,6 +96,40 @@ def test_chord_tone_weight_raises_chord_tones(model):
         return hits / total
 
     assert ratio(20.0) > ratio(1.0) + 0.2
+
+
+def test_chord_tone_weight_keeps_the_chance_of_a_new_note():
+    # REST, HOLD, then four notes: two chord tones, one other note, one masked out.
+    p = np.array([[0.3, 0.2, 0.1, 0.2, 0.15, 0.05], [0.0, 0.0, 0.4, 0.0, 0.6, 0.0]])
+    weight = np.array([1.0, 1.0, 3.0, 3.0, 1.0, 0.0])
+    out = reweight_notes(p, weight)
+    assert out[:, :2].tolist() == p[:, :2].tolist()  # REST and HOLD untouched
+    assert out[:, 5].tolist() == [0.0, 0.0]  # masked stays masked
+    assert out[:, 2:].sum(axis=1) == pytest.approx([0.45, 1.0])  # note mass of the mask alone
+    assert out[0, 2] / out[0, 4] == pytest.approx(3 * 0.1 / 0.15)  # chord tones weighed 3 : 1
+    all_masked = reweight_notes(p, np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0]))
+    assert all_masked[:, 2:].sum() == 0 and np.isfinite(all_masked).all()
+
+
+def test_chord_tone_weight_leaves_rhythm_to_the_model():
+    # The bundled model, whose HOLD and REST carry real weight (an untrained one starts a note at every step).
+    from music21_melgen.checkpoint import load_model
+
+    bundled = load_model("default")
+    tl = timeline(bars=16)
+
+    def notes_and_chord_tones(weight):
+        notes = hits = 0
+        for seed in range(8):
+            controls = SamplingControls(seed=seed, chord_tone_weight=weight, top_p=1.0, longest_rest=None)
+            melody = generate_melody(bundled, tl, controls)
+            notes += len(melody.notes)
+            hits += sum(n.midi % 12 in tl.chord_at(n.offset).pitch_classes for n in melody.notes)
+        return notes, hits / notes
+
+    plain, weighted = notes_and_chord_tones(1.0), notes_and_chord_tones(3.0)
+    assert weighted[1] > plain[1] + 0.1
+    assert abs(weighted[0] - plain[0]) < 0.1 * plain[0]
 
 
 def test_continuation_reduction_shortens_notes(model):

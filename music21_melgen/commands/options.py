@@ -210,8 +210,9 @@ def add_sampling_arguments(parser: Any) -> None:
     )
     parser.add_argument(
         "--chord-tone-weight", type=positive_float, default=MODEL_DEFAULT, metavar="W",
-        help="multiplies the probability of notes of the sounding chord: above 1 more chord "
-        f"tones, below 1 fewer, 1 = the model as trained ({recommendation('chord_tone_weight')})",
+        help="weighs notes of the sounding chord against the other notes (how often a note "
+        "starts stays the model's): above 1 more chord tones, below 1 fewer, 1 = the model "
+        f"as trained ({recommendation('chord_tone_weight')})",
     )
     reduction = parser.add_mutually_exclusive_group()
     reduction.add_argument(
