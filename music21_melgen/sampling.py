@@ -15,8 +15,8 @@ forbidden events get zero (NOTEs outside ``pitch_range``; HOLD with no note
 sounding or past ``longest_note``, in quarter lengths or in :class:`Bars` of
 the meter where the note began; REST past ``longest_rest``); chord tones ×
 ``chord_tone_weight``, the notes then scaled back to their share before it
-(the weight picks which note starts, not whether one does); HOLD ÷ the continuation-reduction factor; keep the
-nucleus (``top_p``); draw with the candidate's own random stream. Candidate
+(the weight picks which note starts, not whether one does); HOLD ÷ the
+continuation-reduction factor; keep the nucleus (``top_p``); draw with the candidate's own random stream. Candidate
 ``i`` draws from a numpy ``Generator`` seeded with ``(seed, i)``, so a
 candidate's melody does not depend on how many others run beside it. The
 best candidate is the one the raw model (temperature 1, no controls) finds
@@ -509,7 +509,6 @@ def _sample_lstm_candidates(
             f"(its notes here lie in MIDI {sounding.min()}..{sounding.max()})"
         )
     weight = np.where(encoded.chord_tone, float(controls.chord_tone_weight), 1.0) * allowed  # [T, V]
-    weighted = float(controls.chord_tone_weight) != 1.0
     longest = None  # steps a note begun at each step may last [T]
     if controls.longest_note is not None:
         limit = controls.longest_note
@@ -544,7 +543,7 @@ def _sample_lstm_candidates(
     events = np.zeros((batch, total), dtype=np.int64)
     log_likelihood = np.zeros(batch)
     _sample_steps(
-        cell.step, pre, total, start, forced, weight, weighted, uniforms, longest, longest_rest,
+        cell.step, pre, total, start, forced, weight, uniforms, longest, longest_rest,
         (reduction_start, growth), inverse_temperature, top_p, events, log_likelihood,
     )
     steps = max(total - start, 1)
@@ -575,7 +574,7 @@ def reweight_notes(p: np.ndarray, weight: np.ndarray, notes: slice | np.ndarray 
     weighted = p * weight
     before = (p * (weight > 0))[:, notes].sum(axis=1, keepdims=True)
     after = weighted[:, notes].sum(axis=1, keepdims=True)
-    weighted[:, notes] *= np.divide(before, after, out=np.zeros_like(after), where=after > 0)
+    weighted[:, notes] *= before / np.maximum(after, 1e-300)  # after == 0 only where before == 0
     return weighted
 
 
@@ -586,7 +585,6 @@ def _sample_steps(
     start: int,
     forced: np.ndarray,
     weight: np.ndarray,
-    weighted: bool,
     uniforms: np.ndarray,
     longest: np.ndarray | None,
     longest_rest: int | None,
@@ -599,9 +597,8 @@ def _sample_steps(
     """The sampling loop; fills ``events`` [B, T] and ``log_likelihood`` [B] (nats) in place.
 
     ``longest`` [T]: steps a note begun at each step may sound (None: no limit).
-    ``weight`` [T, V]: the allowed-event mask times the chord-tone weight;
-    ``weighted``: that weight is not 1, so the note events are scaled back to
-    the mass they had before it (see :func:`reweight_notes`).
+    ``weight`` [T, V]: the allowed-event mask times the chord-tone weight
+    (applied by :func:`reweight_notes`).
     """
     batch, vocab = uniforms.shape[0], weight.shape[1]
     reduction_start, growth = reduction
@@ -619,8 +616,7 @@ def _sample_steps(
             raw = np.exp(logits - logits.max(axis=1, keepdims=True))
             total_raw = raw.sum(axis=1)
             # Tempered, masked and weighted; HOLD only while a note sounds, divided by the factor.
-            p = raw if inverse_temperature == 1.0 else raw**inverse_temperature
-            p = reweight_notes(p, weight[t]) if weighted else p * weight[t]
+            p = reweight_notes(raw if inverse_temperature == 1.0 else raw**inverse_temperature, weight[t])
             sounding = prev != REST
             if longest is not None:
                 sounding &= (t - onset) < longest[onset]
