@@ -236,3 +236,13 @@ def test_sampling_runs_on_one_blas_thread(half: Path, monkeypatch: pytest.Monkey
     assert threads and set(threads) == {1}
     monkeypatch.setattr(HandLstm, "step", step)
     assert generate_melody(load_checkpoint(half), tl, SamplingControls(seed=2)) == first
+
+
+@pytest.mark.parametrize("name", ["default", "seed"])
+def test_bundled_model_recommends_what_its_preset_writes(name: str) -> None:
+    # A bundled model is rebuilt by training its preset; its config must say what a rebuild says.
+    from music21_melgen.checkpoint import MODELS_DIR
+    from training.presets import DEFAULT_SAMPLING, SEED_SAMPLING
+
+    config = json.loads((Path(MODELS_DIR) / name / "config.json").read_text())
+    assert config["sampling"] == {"default": DEFAULT_SAMPLING, "seed": SEED_SAMPLING}[name]
