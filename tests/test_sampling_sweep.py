@@ -32,6 +32,10 @@ def test_sweep_averages_evaluations_over_seeds(rock_corpus) -> None:
         for seed in (0, 7)
     ]
     assert result.rows[0].means["chord_tone_ratio"] == pytest.approx(sum(singles) / 2)
+    without_loss = evaluate(songs, ["default"], seed=0, controls=plain, loss=False).rows[1]
+    with_loss = evaluate(songs, ["default"], seed=0, controls=plain).rows[1]
+    assert without_loss.bits_per_step is None and with_loss.bits_per_step > 0
+    assert without_loss.counts.summary() == with_loss.counts.summary()
     low, high = result.rows[0].notes_per_bar_range
     assert low <= result.rows[0].means["notes_per_bar"] <= high
     assert result.rows[1].means["chord_tone_ratio"] > result.rows[0].means["chord_tone_ratio"] + 0.1

@@ -370,12 +370,6 @@ def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> SongS
 # --- the run --------------------------------------------------------------------------
 
 
-def _load(model: str | os.PathLike) -> Any:
-    from music21_melgen.checkpoint import load_model
-
-    return load_model(model)
-
-
 def _model_labels(models: Sequence[str | os.PathLike]) -> list[str]:
     """Row labels: a bundled name as it is, a checkpoint by its folder name (made unique)."""
     from music21_melgen.checkpoint import BUNDLED_MODELS
@@ -426,6 +420,7 @@ def evaluate(
     controls: dict[str, Any] | None = None,
     command: str = "",
     progress: Callable[[str], None] | None = None,
+    loss: bool = True,
 ) -> Evaluation:
     """Generate over every song with every model, measure, and gather the rows.
 
@@ -437,14 +432,18 @@ def evaluate(
     ``chord_tone_weight``, ...; see :class:`~music21_melgen.sampling.SamplingControls`)
     for the **first** model, the one under test, over its recommended ones;
     the others sample with their own recommendation (as the engine does).
-    ``progress`` receives one line per finished row.
+    ``progress`` receives one line per finished row. ``loss=False`` skips
+    each model's loss pass over the real melodies (``bits_per_step`` None),
+    for runs that read only the note statistics (:mod:`training.sampling_sweep`).
+    Models are loaded once per process (:func:`music21_melgen.engine.load_model`).
     """
+    from music21_melgen.engine import load_model
     from music21_melgen.sampling import SamplingControls, generate_melody
 
     if not models:
         raise MelgenError("evaluate needs at least one model")
     song_set = songs if isinstance(songs, SongSet) else SongSet(list(songs), "songs given")
-    loaded_models = [_load(model) for model in models]
+    loaded_models = [load_model(model) for model in models]
     kept, skipped = _usable(song_set.songs, loaded_models)
     skipped = [*song_set.skipped, *skipped]
     if not kept:
@@ -456,7 +455,7 @@ def evaluate(
     generated: list[Row] = []
     for index, (model, loaded, label) in enumerate(zip(models, loaded_models, _model_labels(models))):
         base = SamplingControls.for_model(loaded, **(controls or {}) if index == 0 else {})
-        bits = _bits_per_step(loaded, kept)
+        bits = _bits_per_step(loaded, kept) if loss else None
         settings = [("", base)]
         if base.continuation_reduction is not None:
             settings.append((NO_CR, dataclasses.replace(base, continuation_reduction=None)))

@@ -101,7 +101,7 @@ def sweep(
         controls = controls_from_json(setting)
         runs = []
         for seed in seeds:
-            evaluation = evaluate(songs, [model], seed=seed, controls=controls)
+            evaluation = evaluate(songs, [model], seed=seed, controls=controls, loss=False)
             real = evaluation.reference.counts.summary()
             counts = evaluation.rows[1].counts
             shares = overlaps(evaluation.reference.counts, counts)
