@@ -20,10 +20,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from corpus_adapters.corpus import iter_songs  # noqa: E402
-from corpus_adapters.har import read_har  # noqa: E402
-from corpus_adapters.mel import read_mel  # noqa: E402
-from corpus_adapters.song import load_song, song_to_score  # noqa: E402
+from music21_melgen.corpus_adapters.corpus import iter_songs  # noqa: E402
+from music21_melgen.corpus_adapters.har import read_har  # noqa: E402
+from music21_melgen.corpus_adapters.mel import read_mel  # noqa: E402
+from music21_melgen.corpus_adapters.song import load_song, song_to_score  # noqa: E402
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from training.train import train
+from music21_melgen.training.train import train
 
 __all__ = ["main"]
 

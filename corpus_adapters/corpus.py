@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus_adapters.har import read_har
-from corpus_adapters.mel import read_mel
-from corpus_adapters.song import SongData, load_song
+from music21_melgen.corpus_adapters.har import read_har
+from music21_melgen.corpus_adapters.mel import read_mel
+from music21_melgen.corpus_adapters.song import SongData, load_song
 from music21_melgen.errors import CorpusFormatError
 
 __all__ = ["CorpusSong", "iter_songs", "load_corpus_song", "split_name"]

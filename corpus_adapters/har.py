@@ -51,8 +51,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from corpus_adapters.rock_numerals import parse_numeral
-from corpus_adapters.textfile import read_ascii
+from music21_melgen.corpus_adapters.rock_numerals import parse_numeral
+from music21_melgen.corpus_adapters.textfile import read_ascii
 from music21_melgen.errors import CorpusFormatError
 
 __all__ = [

@@ -21,7 +21,7 @@ follows the authors' melody script, so its notes reproduce their note lists:
 Onsets are in measures (every measure is 1.0 whatever its meter), as exact
 ``Fraction`` values; a measure's meter is the one in force at its barline.
 The corpus records onsets only: note lengths are decided in
-:mod:`corpus_adapters.song`.
+:mod:`music21_melgen.corpus_adapters.song`.
 
 >>> melody = parse_mel('[C] [OCT=4] 1.3. 5... | R*2 | [..b..bb] .3 ^7 |')
 >>> [(str(n.onset), n.midi, n.degree) for n in melody.notes]
@@ -37,8 +37,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from corpus_adapters.har import MAX_MEASURES, parse_key
-from corpus_adapters.textfile import read_ascii
+from music21_melgen.corpus_adapters.har import MAX_MEASURES, parse_key
+from music21_melgen.corpus_adapters.textfile import read_ascii
 from music21_melgen.errors import CorpusFormatError
 
 __all__ = [

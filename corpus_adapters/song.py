@@ -34,8 +34,8 @@ The corpus counts time in measures; these rules, ours, fix the rest:
   the longest 10 % into rests. The last note lasts to the cap or the song's
   end.
 
->>> from corpus_adapters.har import parse_har
->>> from corpus_adapters.mel import parse_mel
+>>> from music21_melgen.corpus_adapters.har import parse_har
+>>> from music21_melgen.corpus_adapters.mel import parse_mel
 >>> harmony = parse_har('S: [A] R | i . bVII . | bVI | V7 |')
 >>> melody = parse_mel('[A] [OCT=4] [..b..bb] | 5.43 | 1 | | ')
 >>> song = load_song(harmony, melody, stem='toy')
@@ -53,10 +53,10 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from corpus_adapters.har import HarmonyAnalysis
-from corpus_adapters.mel import MelodyTranscription
-from corpus_adapters.rock_numerals import Numeral, parse_numeral
-from corpus_adapters.tim import DownbeatTimes
+from music21_melgen.corpus_adapters.har import HarmonyAnalysis
+from music21_melgen.corpus_adapters.mel import MelodyTranscription
+from music21_melgen.corpus_adapters.rock_numerals import Numeral, parse_numeral
+from music21_melgen.corpus_adapters.tim import DownbeatTimes
 from music21_melgen.errors import CorpusFormatError
 
 if TYPE_CHECKING:
@@ -419,7 +419,7 @@ def song_to_score(song: SongData, timing: DownbeatTimes | None = None) -> stream
     beat per minute or more from the previous one gets a ``MetronomeMark``
     (quarter notes per minute, from the downbeat seconds).
 
-    >>> from corpus_adapters.har import parse_har
+    >>> from music21_melgen.corpus_adapters.har import parse_har
     >>> score = song_to_score(load_song(parse_har('S: [Eb] [3/4] I V7/vi | vi |'), stem='toy'))
     >>> score.parts[0].measure(1).show('text')
     {0.0} <music21.key.Key of E- major>

@@ -19,7 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 
-from corpus_adapters.textfile import read_ascii
+from music21_melgen.corpus_adapters.textfile import read_ascii
 from music21_melgen.errors import CorpusFormatError
 
 __all__ = ["DownbeatTimes", "parse_tim", "read_tim"]

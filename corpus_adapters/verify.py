@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus_adapters.har import HarmonyAnalysis, format_chords_line, format_table, read_har
-from corpus_adapters.mel import format_notes, read_mel
-from corpus_adapters.tim import DownbeatTimes, read_tim
+from music21_melgen.corpus_adapters.har import HarmonyAnalysis, format_chords_line, format_table, read_har
+from music21_melgen.corpus_adapters.mel import format_notes, read_mel
+from music21_melgen.corpus_adapters.tim import DownbeatTimes, read_tim
 from music21_melgen.errors import CorpusFormatError, MelgenError
 
 __all__ = ["KNOWN_REFERENCE_ERRORS", "CheckResult", "Mismatch", "VerifyReport", "format_clt", "verify_corpus"]

@@ -8,9 +8,9 @@ After ``import music21_melgen`` (which calls :func:`register`)::
 
 A ``.har`` file becomes a Score with one part of ``RomanNumeral`` objects,
 measures, time signatures and keys; a ``.mel`` file one part of notes and
-rests with its own measures and keys (see :func:`corpus_adapters.song.song_to_score`).
+rests with its own measures and keys (see :func:`music21_melgen.corpus_adapters.song.song_to_score`).
 Each file is read alone, even when a sibling melody or analysis exists:
-``converter.parse`` stays predictable, and :mod:`corpus_adapters.corpus`
+``converter.parse`` stays predictable, and :mod:`music21_melgen.corpus_adapters.corpus`
 pairs files by stem when both are wanted.
 
 music21 ships ``ConverterClercqTemperley`` for ``.har``, which reads harmony
@@ -48,8 +48,8 @@ class RockCorpusHarConverter(subConverters.SubConverter):
     def parseData(self, dataString: str | bytes, number: int | None = None, *,
                   source: str | None = None) -> stream.Score:
         """Expand ``.har`` text into ``self.stream``."""
-        from corpus_adapters.har import parse_har
-        from corpus_adapters.song import load_song, song_to_score
+        from music21_melgen.corpus_adapters.har import parse_har
+        from music21_melgen.corpus_adapters.song import load_song, song_to_score
 
         stem, analyst = _stem_and_analyst(source)
         harmony = parse_har(_text(dataString, source), source or "<string>")
@@ -70,8 +70,8 @@ class RockCorpusMelConverter(subConverters.SubConverter):
     def parseData(self, dataString: str | bytes, number: int | None = None, *,
                   source: str | None = None) -> stream.Score:
         """Expand ``.mel`` text into ``self.stream``."""
-        from corpus_adapters.mel import parse_mel
-        from corpus_adapters.song import load_melody, song_to_score
+        from music21_melgen.corpus_adapters.mel import parse_mel
+        from music21_melgen.corpus_adapters.song import load_melody, song_to_score
 
         stem, analyst = _stem_and_analyst(source)
         melody = parse_mel(_text(dataString, source), source or "<string>")
@@ -84,7 +84,7 @@ class RockCorpusMelConverter(subConverters.SubConverter):
 
 
 def _read(path: str | Path) -> str:
-    from corpus_adapters.textfile import read_ascii
+    from music21_melgen.corpus_adapters.textfile import read_ascii
 
     return read_ascii(path)
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from corpus_adapters.verify import verify_corpus
+from music21_melgen.corpus_adapters.verify import verify_corpus
 from music21_melgen.cli import main
 from music21_melgen.errors import CorpusFormatError
 

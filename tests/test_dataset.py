@@ -10,7 +10,7 @@ import pytest
 
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import ScoreError
-from training.dataset import beat_length, corpus_hash, load_corpus, song_timeline
+from music21_melgen.training.dataset import beat_length, corpus_hash, load_corpus, song_timeline
 
 STEMS = {"a_hard_days_night", "let_it_be", "foxey_lady"}
 
@@ -66,7 +66,7 @@ def test_corpus_hash_follows_content(tmp_path):
 
 
 def test_sung_part_cuts_intro_and_outro():
-    from training.dataset import sung_part
+    from music21_melgen.training.dataset import sung_part
 
     rep = ChordGridRepresentation()
     measures = tuple(SimpleNamespace(number=i + 1, offset=F(4 * i), length=F(4), time_signature="4/4") for i in range(5))

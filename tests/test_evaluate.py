@@ -1,4 +1,4 @@
-"""Tests of training.evaluate and ``melgen evaluate``: score folders, the corpus, goals, files."""
+"""Tests of music21_melgen.training.evaluate and ``melgen evaluate``: score folders, the corpus, goals, files."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from music21 import chord, harmony, key, meter, note, stream, tie
 from music21_melgen.cli import main
 from music21_melgen.errors import MelgenError, ScoreError
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
-from training import evaluate as ev
-from training.metrics import count_melody
+from music21_melgen.training import evaluate as ev
+from music21_melgen.training.metrics import count_melody
 
 
 def _lead_sheet() -> stream.Score:
@@ -201,7 +201,7 @@ def test_unknown_split_is_refused(rock_corpus: Path):
 def test_corpus_end_to_end_with_bundled_models(rock_corpus: Path, tmp_path: Path):
     import numpy as np
 
-    from training.dataset import sung_part
+    from music21_melgen.training.dataset import sung_part
 
     songs = ev.corpus_songs(rock_corpus, split="test", limit=1)
     assert len(songs.songs) == 2  # one song under both analysts' chords

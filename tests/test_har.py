@@ -6,7 +6,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from corpus_adapters.har import (
+from music21_melgen.corpus_adapters.har import (
     MAX_MEASURES,
     MAX_TOKENS,
     format_chords_line,

@@ -6,8 +6,8 @@ from fractions import Fraction as F
 
 import pytest
 
-from corpus_adapters.har import read_har
-from corpus_adapters.mel import format_notes, parse_mel, read_mel
+from music21_melgen.corpus_adapters.har import read_har
+from music21_melgen.corpus_adapters.mel import format_notes, parse_mel, read_mel
 from music21_melgen.errors import CorpusFormatError
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
-from training import metrics
+from music21_melgen.training import metrics
 
 
 def _timeline() -> ChordTimeline:

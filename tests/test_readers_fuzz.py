@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpus_adapters.har import parse_har
-from corpus_adapters.mel import parse_mel
-from corpus_adapters.rock_numerals import parse_numeral
-from corpus_adapters.song import load_song
-from corpus_adapters.tim import parse_tim
+from music21_melgen.corpus_adapters.har import parse_har
+from music21_melgen.corpus_adapters.mel import parse_mel
+from music21_melgen.corpus_adapters.rock_numerals import parse_numeral
+from music21_melgen.corpus_adapters.song import load_song
+from music21_melgen.corpus_adapters.tim import parse_tim
 from music21_melgen.errors import CorpusFormatError, MelgenError
 
 FUZZ = settings(

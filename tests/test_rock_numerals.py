@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from corpus_adapters.rock_numerals import QUALITIES, diatonic_root, parse_numeral
+from music21_melgen.corpus_adapters.rock_numerals import QUALITIES, diatonic_root, parse_numeral
 from music21_melgen.errors import CorpusFormatError, MelgenError
 
 

@@ -159,7 +159,7 @@ def test_bad_sampling_in_a_checkpoint_is_a_checkpoint_error(half: Path, tmp_path
 
 
 def test_bad_sampling_is_refused_when_saving_and_in_presets(tmp_path: Path) -> None:
-    from training.presets import PRESETS, TrainingPreset
+    from music21_melgen.training.presets import PRESETS, TrainingPreset
 
     with pytest.raises(CheckpointError, match="temperature"):
         _tiny_model(tmp_path / "x", {"temperature": 0})
@@ -242,7 +242,7 @@ def test_sampling_runs_on_one_blas_thread(half: Path, monkeypatch: pytest.Monkey
 def test_bundled_model_recommends_what_its_preset_writes(name: str) -> None:
     # A bundled model is rebuilt by training its preset; its config must say what a rebuild says.
     from music21_melgen.checkpoint import MODELS_DIR
-    from training.presets import DEFAULT_SAMPLING, SEED_SAMPLING
+    from music21_melgen.training.presets import DEFAULT_SAMPLING, SEED_SAMPLING
 
     config = json.loads((Path(MODELS_DIR) / name / "config.json").read_text())
     assert config["sampling"] == {"default": DEFAULT_SAMPLING, "seed": SEED_SAMPLING}[name]

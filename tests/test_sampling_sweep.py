@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from music21_melgen.errors import GenerationError, MelgenError
-from training.evaluate import corpus_songs, evaluate
-from training.sampling_sweep import format_markdown, main, parse_setting, sweep
+from music21_melgen.training.evaluate import corpus_songs, evaluate
+from music21_melgen.training.sampling_sweep import format_markdown, main, parse_setting, sweep
 
 
 def test_parse_setting_rejects_what_sampling_would() -> None:

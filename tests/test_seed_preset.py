@@ -273,8 +273,8 @@ def test_mismatched_checkpoint_is_explained(tiny_model: SeedMelodyModel, tmp_pat
 
 
 def test_seed_preset_is_melgens_recipe() -> None:
-    from training.presets import get_preset
-    from training.train import TRAINERS
+    from music21_melgen.training.presets import get_preset
+    from music21_melgen.training.train import TRAINERS
 
     preset = get_preset("seed")
     assert (preset.hidden_size, preset.num_layers, preset.dropout) == (256, 1, 0.3)
@@ -283,9 +283,9 @@ def test_seed_preset_is_melgens_recipe() -> None:
 
 
 def test_training_lowers_the_loss(rock_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import training.seed_training as seed_training
-    from training.dataset import load_corpus
-    from training.presets import get_preset
+    import music21_melgen.training.seed_training as seed_training
+    from music21_melgen.training.dataset import load_corpus
+    from music21_melgen.training.presets import get_preset
 
     monkeypatch.setattr(seed_training, "WINDOWS_PER_ROUND", 1024)
     preset = dataclasses.replace(

@@ -7,12 +7,12 @@ from fractions import Fraction as F
 
 import pytest
 
-from corpus_adapters.corpus import iter_songs, load_corpus_song
-from corpus_adapters.har import parse_har
-from corpus_adapters.mel import parse_mel, read_mel
-from corpus_adapters.rock_numerals import parse_numeral
-from corpus_adapters.song import NOTE_CAP_BEATS, load_melody, load_song, song_to_score
-from corpus_adapters.tim import parse_tim
+from music21_melgen.corpus_adapters.corpus import iter_songs, load_corpus_song
+from music21_melgen.corpus_adapters.har import parse_har
+from music21_melgen.corpus_adapters.mel import parse_mel, read_mel
+from music21_melgen.corpus_adapters.rock_numerals import parse_numeral
+from music21_melgen.corpus_adapters.song import NOTE_CAP_BEATS, load_melody, load_song, song_to_score
+from music21_melgen.corpus_adapters.tim import parse_tim
 from music21_melgen.errors import CorpusFormatError
 
 

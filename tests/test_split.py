@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training.split import SPLITS, split_of, split_stems
+from music21_melgen.training.split import SPLITS, split_of, split_stems
 
 
 def test_stems_never_in_two_splits_and_all_kept(rock_corpus):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from corpus_adapters.tim import parse_tim, read_tim
+from music21_melgen.corpus_adapters.tim import parse_tim, read_tim
 from music21_melgen.errors import CorpusFormatError
 
 

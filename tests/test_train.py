@@ -13,9 +13,9 @@ from music21_melgen.checkpoint import load_checkpoint
 from music21_melgen.cli import main
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import ModelError
-from training.dataset import EncodedSong, load_corpus
-from training.presets import PRESETS, TrainingPreset, get_preset
-from training.train import _build_model, evaluate_bits, learning_rate, pad_batch, song_batches, train_lstm
+from music21_melgen.training.dataset import EncodedSong, load_corpus
+from music21_melgen.training.presets import PRESETS, TrainingPreset, get_preset
+from music21_melgen.training.train import _build_model, evaluate_bits, learning_rate, pad_batch, song_batches, train_lstm
 
 STEMS = {"a_hard_days_night", "let_it_be", "hey_jude"}  # train, validation, test
 

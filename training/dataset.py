@@ -33,7 +33,7 @@ import numpy as np
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import MelgenError, ScoreError
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
-from training.split import split_of
+from music21_melgen.training.split import split_of
 
 __all__ = [
     "ANALYSTS",
@@ -175,7 +175,7 @@ def load_corpus(
     ``stems`` limits the songs read (tests use a few). Prints what was skipped
     and why through ``log``.
     """
-    from corpus_adapters.corpus import iter_songs, load_corpus_song
+    from music21_melgen.corpus_adapters.corpus import iter_songs, load_corpus_song
 
     skipped: dict[str, list[str]] = defaultdict(list)
     songs: list[EncodedSong] = []

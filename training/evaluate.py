@@ -3,7 +3,7 @@
 One run takes a set of songs with real melodies (the held-out Rock Corpus
 songs, or any folder of scores that carry chords and a melody), writes a
 melody over each song's real chords with every model, measures everything
-with :mod:`training.metrics`, and reports rows:
+with :mod:`music21_melgen.training.metrics`, and reports rows:
 
 * ``real`` — the songs' own melodies, the reference;
 * one row per model (``default``, ``seed``, or checkpoint folders), sampled
@@ -45,7 +45,7 @@ from typing import Any
 
 from music21_melgen.errors import MelgenError, OutputError, ScoreError
 from music21_melgen.timeline import ChordTimeline, MelodyNote, append_tied
-from training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
+from music21_melgen.training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -211,17 +211,17 @@ def corpus_songs(
 
     Each song gives one entry per harmony analyst (``stem_dt``, ``stem_tdc``)
     over its one melody, cut to its sung part (from the measure of the first
-    melody note to that of the last, :func:`training.dataset.sung_part`) as in
+    melody note to that of the last, :func:`music21_melgen.training.dataset.sung_part`) as in
     training, so the loss here matches the test loss of ``melgen train``;
     ``whole_songs=True`` keeps the instrumental intro and outro. ``limit``
     keeps the first songs (by stem).
     Sequences without melody notes, or with unmetered measures the grid
     cannot hold, are left out and listed in ``skipped``.
     """
-    from corpus_adapters.corpus import iter_songs, load_corpus_song
+    from music21_melgen.corpus_adapters.corpus import iter_songs, load_corpus_song
     from music21_melgen.encoding import REST, ChordGridRepresentation
-    from training.dataset import song_timeline, sung_part
-    from training.split import SPLITS, split_of
+    from music21_melgen.training.dataset import song_timeline, sung_part
+    from music21_melgen.training.split import SPLITS, split_of
 
     if split not in (*SPLITS, "all"):
         raise MelgenError(f"unknown split {split!r} (known: {', '.join(SPLITS)}, all)")
@@ -434,7 +434,7 @@ def evaluate(
     the others sample with their own recommendation (as the engine does).
     ``progress`` receives one line per finished row. ``loss=False`` skips
     each model's loss pass over the real melodies (``bits_per_step`` None),
-    for runs that read only the note statistics (:mod:`training.sampling_sweep`).
+    for runs that read only the note statistics (:mod:`music21_melgen.training.sampling_sweep`).
     Models are loaded once per process (:func:`music21_melgen.engine.load_model`).
     """
     from music21_melgen.engine import load_model

@@ -2,7 +2,7 @@
 
 A preset is a frozen, validated :class:`TrainingPreset`; ``melgen train
 --preset NAME`` looks it up in :data:`PRESETS`. Its ``trainer`` names the
-training loop in ``training.train.TRAINERS`` (``"lstm"``: whole songs with
+training loop in ``music21_melgen.training.train.TRAINERS`` (``"lstm"``: whole songs with
 truncated back-propagation). Presets:
 
 * ``default`` — the bundled model: the best found within a 15-minute budget
@@ -38,7 +38,7 @@ class TrainingPreset:
     """Everything a training run needs besides the data; checked on construction."""
 
     name: str  # the preset's name, stored in the checkpoint
-    trainer: str = "lstm"  # training loop, a key of training.train.TRAINERS
+    trainer: str = "lstm"  # training loop, a key of music21_melgen.training.train.TRAINERS
     representation: str = "chord_grid"  # a key of music21_melgen.encoding.REPRESENTATIONS
     grid: GridConfig = field(default_factory=GridConfig)  # the representation's settings
     embedding_size: int = 32  # width of the previous-event embedding

@@ -3,11 +3,11 @@
 A model's ``sampling`` recommendation (its checkpoint's ``config.json``) is
 chosen on the validation split, never on the test songs. One evaluation run
 samples each song once, so a single run can flatter one setting by luck; a
-sweep runs :func:`training.evaluate.evaluate` for every setting with every
+sweep runs :func:`music21_melgen.training.evaluate.evaluate` for every setting with every
 base seed (song *i* with seed *s* + *i*) and reports each metric's mean over
 the seeds, with the range of notes per bar, as a Markdown table::
 
-    python -m training.sampling_sweep --corpus ../shared/rock_corpus --split validation \\
+    python -m music21_melgen.training.sampling_sweep --corpus ../shared/rock_corpus --split validation \\
         --seeds 0,100,200,300,400 \\
         --setting temperature=1.0,chord_tone_weight=1.3,longest_rest=32 \\
         --setting temperature=1.03,chord_tone_weight=1.3,longest_rest=32
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from music21_melgen.errors import GenerationError, MelgenError
-from training.evaluate import SongSet, corpus_songs, evaluate, overlaps
+from music21_melgen.training.evaluate import SongSet, corpus_songs, evaluate, overlaps
 
 __all__ = ["SweepRow", "Sweep", "parse_setting", "sweep", "format_markdown", "main"]
 
@@ -149,8 +149,8 @@ def _seeds(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m training.sampling_sweep``: print the sweep's table."""
-    parser = argparse.ArgumentParser(prog="python -m training.sampling_sweep", description=__doc__.split("\n\n")[0])
+    """``python -m music21_melgen.training.sampling_sweep``: print the sweep's table."""
+    parser = argparse.ArgumentParser(prog="python -m music21_melgen.training.sampling_sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", required=True, metavar="DIR", help="Rock Corpus folder (har/, mel/)")
     parser.add_argument("--split", default="validation", choices=("train", "validation", "test", "all"))
     parser.add_argument("--model", default="default", metavar="PATH", help="bundled model or checkpoint folder")

@@ -40,9 +40,9 @@ from music21_melgen.checkpoint import save_checkpoint
 from music21_melgen.errors import ModelError
 from music21_melgen.seed_model import SeedMelodyModel, SeedNetworkConfig, WindowLSTM
 from music21_melgen.seed_representation import SEPARATOR_ID, MelgenTokenRepresentation
-from training.dataset import EncodedSong
-from training.presets import TrainingPreset
-from training.train import TrainingResult
+from music21_melgen.training.dataset import EncodedSong
+from music21_melgen.training.presets import TrainingPreset
+from music21_melgen.training.train import TrainingResult
 
 __all__ = [
     "WINDOWS_PER_ROUND",

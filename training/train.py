@@ -30,8 +30,8 @@ from music21_melgen.checkpoint import save_checkpoint
 from music21_melgen.encoding import REPRESENTATIONS, Representation
 from music21_melgen.errors import ModelError
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig, shifted_inputs
-from training.dataset import EncodedSong, load_corpus
-from training.presets import TrainingPreset, get_preset
+from music21_melgen.training.dataset import EncodedSong, load_corpus
+from music21_melgen.training.presets import TrainingPreset, get_preset
 
 __all__ = [
     "TRAINERS",
@@ -296,7 +296,7 @@ def _training_block(
 
 def _train_seed(*args: object, **kwargs: object) -> TrainingResult:
     """The seed preset's trainer (``training/seed_training.py``), imported on first use."""
-    from training.seed_training import train_seed
+    from music21_melgen.training.seed_training import train_seed
 
     return train_seed(*args, **kwargs)
 

@@ -1,7 +1,7 @@
 """``melgen corpus``: check and list a Rolling Stone Rock Corpus folder.
 
 ``melgen corpus verify DIR`` compares every ``.har`` and ``.mel`` with the
-corpus authors' reference outputs (:func:`corpus_adapters.verify.verify_corpus`),
+corpus authors' reference outputs (:func:`music21_melgen.corpus_adapters.verify.verify_corpus`),
 prints the match counts and every mismatch, and exits 1 on any mismatch
 that is not a documented error of the reference. ``melgen corpus list DIR``
 prints one line per song: stem, analysts, melody transcriber, timing.
@@ -45,7 +45,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from corpus_adapters.verify import verify_corpus
+    from music21_melgen.corpus_adapters.verify import verify_corpus
 
     report = verify_corpus(args.folder, clt=not args.no_clt)
     for mismatch in report.mismatches():
@@ -56,7 +56,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from corpus_adapters.corpus import iter_songs
+    from music21_melgen.corpus_adapters.corpus import iter_songs
 
     count = 0
     for song in iter_songs(args.folder):

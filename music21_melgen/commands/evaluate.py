@@ -1,6 +1,6 @@
 """``melgen evaluate``: generated melodies against real ones, model against model.
 
-A thin layer over :mod:`training.evaluate`: reads the held-out Rock Corpus
+A thin layer over :mod:`music21_melgen.training.evaluate`: reads the held-out Rock Corpus
 songs (``--corpus``, split ``test`` by default) or a folder of scores with
 chords and a melody (``--scores``), generates over their real chords with each
 ``--model`` (first: the one under test; default ``default`` then ``seed``),
@@ -95,7 +95,7 @@ def _command(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation; print the table, the goals and the files written."""
-    from training.evaluate import DEFAULT_MODELS, corpus_songs, evaluate, format_table, goals, score_songs, write_report
+    from music21_melgen.training.evaluate import DEFAULT_MODELS, corpus_songs, evaluate, format_table, goals, score_songs, write_report
 
     def say(line: str) -> None:
         if not args.quiet:
