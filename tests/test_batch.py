@@ -243,11 +243,11 @@ def test_rerun_skips_done_outputs_and_redoes_stale_ones(
 
 
 def test_a_model_changed_during_the_batch_fails_the_songs_left(corpus: Path, model: str, tmp_path: Path) -> None:
-    from music21_melgen import batch
+    from music21_melgen.batch import workers
 
     source = corpus / "a" / "one.musicxml"
-    task = batch._Task(str(source), str(tmp_path / "one.musicxml"), 1, model, "0" * 64, {})
-    outcome = batch._run_task(task)
+    task = workers._Task(str(source), str(tmp_path / "one.musicxml"), 1, model, "0" * 64, {})
+    outcome = workers._run_task(task)
     assert outcome.error is not None and "changed during the batch" in outcome.error
     assert list(tmp_path.iterdir()) == []  # nothing written, no scratch folder left
 

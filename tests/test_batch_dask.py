@@ -72,7 +72,7 @@ def test_unreachable_scheduler_and_missing_distributed_are_clear_errors(
     setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus, model, _, _ = setup
-    monkeypatch.setattr("music21_melgen.batch._DASK_CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr("music21_melgen.batch.schedulers._DASK_CONNECT_TIMEOUT", "2s")
     with pytest.raises(MelgenError, match="cannot reach the Dask scheduler"):
         run_batch([corpus], tmp_path / "a", model=model, scheduler="tcp://127.0.0.1:9")
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
