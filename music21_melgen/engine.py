@@ -27,7 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from music21 import chord, converter, key, metadata, note, stream
+from music21 import converter, key, metadata, stream
 
 from music21_melgen.errors import GenerationError, MelgenError, OutputError, ScoreError
 from music21_melgen.files import (
@@ -38,9 +38,10 @@ from music21_melgen.files import (
     write_score,
 )
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
+from music21_melgen.parts import melody_of, part_roles, parts_of
 from music21_melgen.sampling import MODEL_DEFAULT, Bars, SamplingControls, generate_melody
 from music21_melgen.score_harmony import ScoreTimeline, describe_score, timeline_from_score
-from music21_melgen.timeline import ChordTimeline, MelodyNote, append_tied
+from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
     "MODEL_DEFAULT",
@@ -158,10 +159,11 @@ def read_score(path: str | os.PathLike) -> stream.Score:
 def melody_notes(melody: stream.Stream | str | os.PathLike | Sequence[MelodyNote]) -> tuple[MelodyNote, ...]:
     """A primer melody as :class:`MelodyNote` values, offsets from its own start.
 
-    Takes a stream (its first part with notes; chords give their top note),
-    a file music21 reads (MIDI, MusicXML, ...) or MelodyNotes. Tied notes
-    merge by MIDI pitch, so ties between differently spelled notes (G# tied
-    to Ab) hold, which music21's ``stripTies`` does not promise.
+    Takes a stream, a file music21 reads (MIDI, MusicXML, ...) or MelodyNotes.
+    The melody of a stream is its melody part by the one rule of
+    :func:`music21_melgen.parts.part_roles` (the highest mostly monophonic
+    part; a lone line is one); chords give their top note, and tied notes
+    merge by MIDI pitch (:func:`music21_melgen.parts.melody_of`).
     """
     if isinstance(melody, (str, os.PathLike)):
         melody = read_score(melody)
@@ -170,25 +172,11 @@ def melody_notes(melody: stream.Stream | str | os.PathLike | Sequence[MelodyNote
         if not all(isinstance(n, MelodyNote) for n in notes):
             raise GenerationError("a primer must be a stream, a file or a sequence of MelodyNote")
         return notes
-    parts = list(melody.parts) if isinstance(melody, stream.Score) else [melody]
-    part = next((p for p in parts if p.recurse().notes), None)
-    if part is None:
-        raise GenerationError(f"{describe_score(melody)}: the primer melody has no notes")
-    merged: list[MelodyNote] = []
-    for element in part.flatten().notes:
-        if isinstance(element, chord.Chord):
-            midi = max(p.midi for p in element.pitches)
-        elif isinstance(element, note.Note):
-            midi = element.pitch.midi
-        else:
-            continue
-        offset = Fraction(element.offset).limit_denominator(1 << 16)
-        length = Fraction(element.quarterLength).limit_denominator(1 << 16)
-        if length <= 0:
-            continue
-        tied = element.tie is not None and element.tie.type in ("stop", "continue")
-        append_tied(merged, MelodyNote(offset, length, midi), tied=tied)
-    return tuple(merged)
+    roles = part_roles(melody)
+    if roles.melody is None:
+        found = "no melody part (its highest part is chords)" if roles.accompaniment else "no pitched notes"
+        raise GenerationError(f"{describe_score(melody)}: the primer has {found}")
+    return melody_of(parts_of(melody)[roles.melody])
 
 
 # --- generating -------------------------------------------------------------------------
