@@ -118,8 +118,7 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], obje
     try:
         temporary = _create_temporary(target)
         write(temporary)
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())  # the data is on disk before the name points at it
+        _fsync(temporary)  # the data is on disk before the name points at it
         os.replace(temporary, target)
     except MelgenError:
         _discard(temporary)
@@ -144,6 +143,14 @@ def _create_temporary(target: Path) -> Path:
         os.close(descriptor)
         return temporary
     raise FileExistsError(f"no free temporary name beside {target}")
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)  # read-only suffices on Linux, and works on a 0444 file
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _discard(temporary: Path | None) -> None:
