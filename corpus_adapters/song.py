@@ -2,27 +2,40 @@
 
 :func:`load_song` puts a harmony analysis (``.har``) and its melody (``.mel``)
 on one axis of quarter lengths from the song start (exact ``Fraction``
-values); :func:`song_to_score` turns the result into a music21 ``Score``.
+values), in the timeline types every other module reads: the song's
+:attr:`SongData.timeline` is a :class:`~music21_melgen.timeline.ChordTimeline`
+of :class:`~music21_melgen.timeline.ChordSpan` and
+:class:`~music21_melgen.timeline.MeasureSpan`, its melody
+:class:`~music21_melgen.timeline.MelodyNote` values. :func:`song_to_score`
+turns the result into a music21 ``Score``, which
+:func:`music21_melgen.score_harmony.timeline_from_score` reads back into the
+same timeline (``tests/test_corpus_route.py`` checks every corpus analysis).
 The corpus counts time in measures; these rules, ours, fix the rest:
 
 * **Measure lengths** come from the ``.har`` meters: ``n/d`` lasts
   ``4n/d`` quarters. Unmetered ``[0]`` measures (10 analyses, 5 melodies)
-  count as 4/4, the meter of 95 % of the corpus's measures; they keep
-  ``SongMeasure.unmetered``. The melody's meters agree with the analyses' in
+  count as 4/4, the meter of 95 % of the corpus's measures; their numbers
+  are kept in ``SongData.unmetered``. The melody's meters agree with the analyses' in
   every corpus song; where a melody disagrees, the analysis wins (positions
   are in measures, so notes still fall in the right measure).
 * **Measure numbers** start at 1: corpus measure 0 is a full measure (a
   pickup is written as a full measure with leading empty slots).
-* **Chords**: one :class:`SongChord` per chord event (not per merged table
-  row), from its start to the next event. ``R`` makes no chord: a rest at the
+* **Chords**: one ``ChordSpan`` per chord event (not per merged table
+  row), from its start to the next event, labelled with the symbol as
+  written. ``R`` makes no chord: a rest at the
   start leaves a gap before the first chord, and a rest later lets the
   previous chord last through it, as in the authors' tables.
-* **Mode** (the ``.har`` has none): a chord is in minor when the melody's
-  mode token in force at that point lowers the third (``[..b..bb]``,
-  ``[..b...b]``) in the same key, or when the tonic chord of the chord's key
-  region (a run of events in one key) is written ``i`` for longer than ``I``;
-  a region with no tonic chord takes the verdict of other regions in the same
-  key, else major. Mixolydian ``[......b]`` counts as major.
+* **Mode** (the ``.har`` writes only the tonic, ``[E]``): from the analysis
+  alone, so that a ``.har`` read with or without its melody, by the readers
+  or through ``converter.parse``, gives one timeline. A chord is in minor
+  when the tonic chord of its key region (a run of events in one key) is
+  written ``i`` for longer than ``I``; a region with no tonic chord takes the
+  verdict of other regions in the same key, else major. The melody's mode
+  token (``[..b...b]``) is not read: it is the transcriber's shorthand for
+  which scale degrees an unmarked digit lowers (corpus README), and in the
+  songs where it disagrees with the analysis (blues and rock songs with
+  a blue third over major chords: ``back_in_black``, ``satisfaction``) the
+  analysis writes the tonic chord major, ``I``.
 * **Note lengths** (the corpus records onsets only): a note lasts until the
   next onset, but at most :data:`NOTE_CAP_BEATS` beats (a beat is a quarter
   in simple meters, a dotted quarter in 6/8, 9/8, 12/8); the rest of a longer
@@ -39,7 +52,7 @@ The corpus counts time in measures; these rules, ours, fix the rest:
 >>> harmony = parse_har('S: [A] R | i . bVII . | bVI | V7 |')
 >>> melody = parse_mel('[A] [OCT=4] [..b..bb] | 5.43 | 1 | | ')
 >>> song = load_song(harmony, melody, stem='toy')
->>> [(c.symbol, str(c.offset), str(c.length), c.mode, c.root) for c in song.chords]
+>>> [(c.label, str(c.offset), str(c.length), c.mode, c.root) for c in song.chords]
 [('i', '4', '2', 'minor', 9), ('bVII', '6', '2', 'minor', 7), ('bVI', '8', '4', 'minor', 5), ('V7', '12', '4', 'minor', 4)]
 >>> [(str(n.offset), str(n.length), n.midi) for n in song.notes]
 [('4', '2', 64), ('6', '1', 62), ('7', '1', 60), ('8', '2', 57)]
@@ -57,7 +70,9 @@ from music21_melgen.corpus_adapters.har import HarmonyAnalysis
 from music21_melgen.corpus_adapters.mel import MelodyTranscription
 from music21_melgen.corpus_adapters.rock_numerals import Numeral, parse_numeral
 from music21_melgen.corpus_adapters.tim import DownbeatTimes
-from music21_melgen.errors import CorpusFormatError
+
+from music21_melgen.errors import CorpusFormatError, ScoreError
+from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
 if TYPE_CHECKING:
     from music21 import roman, stream
@@ -65,10 +80,8 @@ if TYPE_CHECKING:
 __all__ = [
     "NOTE_CAP_BEATS",
     "UNMETERED_TIME_SIGNATURE",
-    "SongChord",
     "SongData",
-    "SongMeasure",
-    "SongNote",
+    "beat_length",
     "load_melody",
     "load_song",
     "music21_figure",
@@ -83,46 +96,21 @@ _MAJOR_TONICS = ("C", "D-", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B"
 _MINOR_TONICS = ("c", "c#", "d", "e-", "e", "f", "f#", "g", "g#", "a", "b-", "b")
 
 
-@dataclass(frozen=True)
-class SongMeasure:
-    """One measure on the quarter-length axis."""
+def beat_length(time_signature: str) -> Fraction:
+    """Quarter lengths of one beat: compound meters (6/8, 9/8, 12/8) beat in dotted quarters.
 
-    number: int  # 1-based: corpus measure 0 is measure 1
-    offset: Fraction  # quarter lengths from the song start
-    length: Fraction  # quarter lengths
-    time_signature: str  # '4/4', '12/8'; UNMETERED_TIME_SIGNATURE for [0]
-    unmetered: bool = False  # True for a [0] measure
-
-    @property
-    def beat_length(self) -> Fraction:
-        """Quarter lengths of one beat: a dotted quarter in 6/8, 9/8, 12/8, else 4/d."""
-        numerator, denominator = (int(part) for part in self.time_signature.split("/"))
-        if denominator == 8 and numerator % 3 == 0 and numerator > 3:
-            return Fraction(3, 2)
-        return Fraction(4, denominator)
-
-
-@dataclass(frozen=True)
-class SongChord:
-    """One chord event on the quarter-length axis."""
-
-    offset: Fraction
-    length: Fraction
-    symbol: str  # as written in the .har, 'V7/IV'
-    key_tonic: int  # tonic pitch class
-    mode: str  # 'major' or 'minor'
-    root: int  # absolute pitch class of the root
-    pitch_classes: frozenset[int]  # absolute pitch classes
-    measure: int  # 1-based number of the measure the chord starts in
-
-
-@dataclass(frozen=True)
-class SongNote:
-    """One melody note on the quarter-length axis; gaps between notes are rests."""
-
-    offset: Fraction
-    length: Fraction
-    midi: int
+    >>> beat_length('4/4'), beat_length('12/8'), beat_length('7/8'), beat_length('3/8')
+    (Fraction(1, 1), Fraction(3, 2), Fraction(1, 2), Fraction(1, 2))
+    """
+    try:
+        numerator, denominator = (int(part) for part in time_signature.split("/"))
+    except (AttributeError, ValueError):
+        raise ScoreError(f"not a time signature: {time_signature!r}") from None
+    if numerator < 1 or denominator < 1:
+        raise ScoreError(f"not a time signature: {time_signature!r}")
+    if denominator == 8 and numerator % 3 == 0 and numerator > 3:
+        return Fraction(3, 2)
+    return Fraction(4, denominator)
 
 
 @dataclass(frozen=True)
@@ -131,13 +119,21 @@ class SongData:
 
     stem: str
     analyst: str  # who made the harmony analysis ('dt', 'tdc')
-    measures: tuple[SongMeasure, ...]
-    chords: tuple[SongChord, ...]
-    notes: tuple[SongNote, ...]  # empty when the song has no melody
+    measures: tuple[MeasureSpan, ...]
+    chords: tuple[ChordSpan, ...]  # label: the symbol as written, 'V7/IV'
+    notes: tuple[MelodyNote, ...]  # empty when the song has no melody
     melody_analyst: str | None  # who transcribed the melody; None without melody
     # Key changes (offset, tonic pitch class, 'major'|'minor'), the first at the first chord
     # (or note); from the chords' keys and modes, or the melody's tokens without harmony.
     keys: tuple[tuple[Fraction, int, str], ...] = ()
+    unmetered: frozenset[int] = frozenset()  # numbers of the measures written [0]
+
+    @property
+    def timeline(self) -> ChordTimeline:
+        """The chords over the measures; ScoreError naming the song when it has no chords."""
+        if not self.chords:
+            raise ScoreError(f"{self.stem or 'the song'}: no chords (a melody read alone)")
+        return ChordTimeline(self.chords, self.measures)
 
     @property
     def length(self) -> Fraction:
@@ -163,21 +159,21 @@ def load_song(
             f"the melody has {melody.measure_count} measures, the analysis only {harmony.measure_count}",
             path=melody.source,
         )
-    modes = _modes(harmony, melody)
+    modes = _modes(harmony)
     chords = []
     for event, mode in zip(harmony.events, modes):
         numeral = parse_numeral(event.symbol, source=harmony.source)
         offset = axis.offset(event.start)
         chords.append(
-            SongChord(
+            ChordSpan(
                 offset=offset,
                 length=axis.offset(event.end) - offset,
-                symbol=event.symbol,
-                key_tonic=event.key,
-                mode=mode,
                 root=(numeral.chromatic_root + event.key) % 12,
                 pitch_classes=frozenset((pc + event.key) % 12 for pc in numeral.pitch_classes),
+                key_tonic=event.key,
+                mode=mode,
                 measure=int(event.start) + 1,
+                label=event.symbol,
             )
         )
     notes = _notes(melody, axis) if melody is not None else ()
@@ -195,6 +191,7 @@ def load_song(
         notes=notes,
         melody_analyst=melody_analyst if melody is not None else None,
         keys=tuple(keys),
+        unmetered=_unmetered(harmony.meters),
     )
 
 
@@ -219,6 +216,7 @@ def load_melody(melody: MelodyTranscription, *, stem: str = "", analyst: str | N
         notes=_notes(melody, axis),
         melody_analyst=analyst if analyst is not None else _analyst_of(melody.source),
         keys=tuple(keys),
+        unmetered=_unmetered(melody.meters),
     )
 
 
@@ -227,22 +225,26 @@ def _analyst_of(source: str) -> str | None:
     return name.rsplit("_", 1)[1] if "_" in name else None
 
 
-def _measures(meters: tuple[str | None, ...]) -> tuple[SongMeasure, ...]:
+def _measures(meters: tuple[str | None, ...]) -> tuple[MeasureSpan, ...]:
     measures = []
     offset = Fraction(0)
     for index, meter in enumerate(meters):
         signature = meter or UNMETERED_TIME_SIGNATURE
         numerator, denominator = (int(part) for part in signature.split("/"))
         length = Fraction(4 * numerator, denominator)
-        measures.append(SongMeasure(index + 1, offset, length, signature, meter is None))
+        measures.append(MeasureSpan(index + 1, offset, length, signature, beat_length(signature)))
         offset += length
     return tuple(measures)
+
+
+def _unmetered(meters: tuple[str | None, ...]) -> frozenset[int]:
+    return frozenset(index + 1 for index, meter in enumerate(meters) if meter is None)
 
 
 class _Axis:
     """Positions in measures -> quarter lengths."""
 
-    def __init__(self, measures: tuple[SongMeasure, ...]) -> None:
+    def __init__(self, measures: tuple[MeasureSpan, ...]) -> None:
         self.measures = measures
         self.end = measures[-1].offset + measures[-1].length
 
@@ -254,7 +256,7 @@ class _Axis:
         return measure.offset + (position - index) * measure.length
 
 
-def _modes(harmony: HarmonyAnalysis, melody: MelodyTranscription | None) -> list[str]:
+def _modes(harmony: HarmonyAnalysis) -> list[str]:
     """The mode of every chord event (rules in the module doc)."""
     events = harmony.events
     regions: list[list[int]] = []
@@ -280,14 +282,11 @@ def _modes(harmony: HarmonyAnalysis, melody: MelodyTranscription | None) -> list
         key = events[region[0]].key
         minor = vote > 0 or (vote == 0 and votes[key] > 0)
         for index in region:
-            event = events[index]
-            melodic = melody.mode_at(event.start) if melody is not None else None
-            melodic_minor = melodic is not None and melodic.key == event.key and melodic.mode == "minor"
-            modes[index] = "minor" if minor or melodic_minor else "major"
+            modes[index] = "minor" if minor else "major"
     return modes
 
 
-def _notes(melody: MelodyTranscription, axis: _Axis) -> tuple[SongNote, ...]:
+def _notes(melody: MelodyTranscription, axis: _Axis) -> tuple[MelodyNote, ...]:
     """Notes with lengths: to the next onset, at most NOTE_CAP_BEATS beats."""
     onsets = [axis.offset(note.onset) for note in melody.notes]
     caps = [NOTE_CAP_BEATS * measure.beat_length for measure in axis.measures]
@@ -297,7 +296,7 @@ def _notes(melody: MelodyTranscription, axis: _Axis) -> tuple[SongNote, ...]:
         following = onsets[index + 1] if index + 1 < len(onsets) else axis.end
         length = min(following - offset, caps[min(int(note.onset), len(caps) - 1)])
         if length > 0:
-            notes.append(SongNote(offset, length, note.midi))
+            notes.append(MelodyNote(offset, length, note.midi))
     return tuple(notes)
 
 
@@ -435,7 +434,7 @@ def song_to_score(song: SongData, timing: DownbeatTimes | None = None) -> stream
         score.metadata.addContributor(metadata.Contributor(role="analyst", name=song.analyst))
     parts = []
     if song.chords:
-        parts.append(("Harmony", [(c.offset, c.length, (c.symbol, c.key_tonic, c.mode)) for c in song.chords]))
+        parts.append(("Harmony", [(c.offset, c.length, (c.label, c.key_tonic, c.mode)) for c in song.chords]))
     if song.notes:
         parts.append(("Melody", [(n.offset, n.length, n.midi) for n in song.notes]))
     for part_index, (name, spans) in enumerate(parts):
@@ -499,7 +498,7 @@ def _time_signature(text: str):
     return copy.deepcopy(_time_signature_prototype(text))
 
 
-def _tempo(timing: DownbeatTimes, measure: SongMeasure) -> float | None:
+def _tempo(timing: DownbeatTimes, measure: MeasureSpan) -> float | None:
     index = measure.number - 1
     if index + 1 >= len(timing.seconds):
         return None

@@ -7,14 +7,19 @@ A score carries its harmony in one of three ways, tried in this order:
    included. A chord symbol lasts until the next one or the end of the score.
 2. **Roman numerals** (``roman.RomanNumeral``: RomanText, the Rock Corpus),
    each read in its own key; music21 resolves secondary functions
-   (``V7/IV``), so the numeral's own root and pitches are used.
+   (``V7/IV``), so the numeral's own root and pitches are used. Every
+   numeral written is a chord, even one equal to the chord before it
+   (``I I6``, ``I V/IV`` are two chords, as the analysis wrote them); a
+   numeral tied from the previous one (``tie`` stop or continue, how a
+   chord crossing a barline is restated) continues it. So a Rock Corpus
+   ``.har`` read by the converter gives exactly the timeline of
+   :mod:`~music21_melgen.corpus_adapters.song` (tests/test_corpus_route.py).
 3. **An accompaniment** (a MIDI file, a piano part): the chosen parts are
    chordified, cut into beats, and each beat is named with music21's own
-   chord analysis (``Chord.root()``); repeated chords merge. Drums never
-   count. Without ``chord_parts`` the melody is left out too: when two or
-   more pitched parts remain, the part with the highest mean pitch is the
-   melody if it is mostly monophonic (at least 90 % of its onsets are single
-   notes). A beat with a single pitch class (a bass line, MelGen's chord MIDI)
+   chord analysis (``Chord.root()``); repeated chords merge. Without
+   ``chord_parts`` the parts are those :func:`music21_melgen.parts.part_roles`
+   calls accompaniment (drums and the melody left out), or the lone pitched
+   line when there is no other. A beat with a single pitch class (a bass line, MelGen's chord MIDI)
    is the diatonic triad of the key on that note (in minor, the triad on the
    fifth degree is major); a dyad inside such a triad is completed to it.
 
@@ -38,15 +43,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from music21 import chord, harmony, instrument, key, meter, note, percussion, pitch, roman, stream
+from music21 import chord, harmony, key, meter, pitch, roman, stream
 
 from music21_melgen.errors import ScoreError
+from music21_melgen.parts import part_roles, parts_of, pitched_notes
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
 __all__ = ["ScoreTimeline", "timeline_from_score", "describe_score", "diatonic_triad"]
 
-# A part is "mostly monophonic" when at least this share of its onsets are single notes.
-MONOPHONIC_SHARE = 0.9
 # A pitch class counts in a beat of a chordified accompaniment when it sounds
 # for at least this share of the beat.
 BEAT_PRESENCE = Fraction(1, 4)
@@ -190,7 +194,7 @@ def timeline_from_score(
         marks = _estimated_key(_realised_stream(events, end))
         key_estimated = True
     marks = _settle_signature_modes(marks, events)
-    chords = _spans(events, marks, measures, end)
+    chords = _spans(events, marks, measures, end, merge_repeats=source != "roman numerals")
     return ScoreTimeline(tuple(chords), tuple(measures), key_estimated=key_estimated, source=source)
 
 
@@ -241,20 +245,13 @@ def _frac(value: float | Fraction) -> Fraction:
     return Fraction(value).limit_denominator(_MAX_DENOMINATOR)
 
 
-def _parts_of(score: stream.Stream) -> list[stream.Stream]:
-    if isinstance(score, stream.Score):
-        parts = list(score.parts)
-        return parts if parts else [score]
-    return [score]
-
-
 def _measure_spans(score: stream.Stream, where: str) -> list[MeasureSpan]:
     reference = next(
-        (part for part in _parts_of(score) if part.getElementsByClass(stream.Measure)), None
+        (part for part in parts_of(score) if part.getElementsByClass(stream.Measure)), None
     )
     part_offset = Fraction(0)
     if reference is None:
-        flat = _parts_of(score)[0].flatten()
+        flat = parts_of(score)[0].flatten()
         if not flat.notesAndRests and not flat.getElementsByClass(harmony.Harmony):
             raise ScoreError(f"{where}: the score is empty (no notes, rests or chords)")
         reference = copy.deepcopy(flat).makeMeasures()
@@ -295,7 +292,7 @@ def _measure_spans(score: stream.Stream, where: str) -> list[MeasureSpan]:
 
 def _key_marks(score: stream.Stream) -> list[_KeyMark]:
     """Written keys in time order, from the first part that has any (else from anywhere)."""
-    for part in [*_parts_of(score), score]:
+    for part in [*parts_of(score), score]:
         found = part.recurse().getElementsByClass(key.KeySignature)
         marks: dict[Fraction, _KeyMark] = {}
         for signature in found:
@@ -334,7 +331,7 @@ def _estimated_key_of_parts(parts: list[stream.Stream]) -> list[_KeyMark]:
     first, being the tonic, then by major. Anything with chords goes to
     music21's ``analyze('key')``.
     """
-    notes = _pitched(parts[0]) if len(parts) == 1 else []  # in order: recurse() walks measures in time
+    notes = pitched_notes(parts[0]) if len(parts) == 1 else []  # in order: recurse() walks measures in time
     if not notes or any(len(n.pitches) > 1 for n in notes):
         return _estimated_key(_notes_stream(parts))
     weights: dict[int, float] = {}
@@ -398,6 +395,8 @@ def _chord_symbol_events(score: stream.Stream) -> list[_Event]:
 def _roman_events(score: stream.Stream) -> list[_Event]:
     events: dict[Fraction, _Event] = {}
     for numeral in score.recurse().getElementsByClass(roman.RomanNumeral):
+        if numeral.tie is not None and numeral.tie.type in ("stop", "continue"):
+            continue  # the chord before it, restated across a barline
         offset = _frac(numeral.getOffsetInHierarchy(score))
         if offset in events or not numeral.pitches:
             continue
@@ -436,24 +435,10 @@ def _part_label(part: stream.Stream, index: int) -> str:
     return f"part {index}"
 
 
-def _is_drums(part: stream.Stream) -> bool:
-    played = part.getInstrument(returnDefault=False)
-    if isinstance(played, instrument.UnpitchedPercussion):
-        return True
-    if played is not None and played.midiChannel == 9:
-        return True
-    notes = part.recurse().notes
-    return bool(notes) and all(isinstance(n, (note.Unpitched, percussion.PercussionChord)) for n in notes)
-
-
-def _pitched(part: stream.Stream) -> list[note.NotRest]:
-    return [n for n in part.recurse().notes if isinstance(n, (note.Note, chord.Chord)) and n.pitches]
-
-
 def _named_parts(
     score: stream.Stream, wanted: Sequence[int | str], where: str
 ) -> list[tuple[int, stream.Stream]]:
-    parts = _parts_of(score)
+    parts = parts_of(score)
     chosen: list[tuple[int, stream.Stream]] = []
     names = [_part_label(p, i) for i, p in enumerate(parts)]
     for item in wanted:
@@ -477,29 +462,17 @@ def _named_parts(
             index = matches[0]
         if all(index != i for i, _ in chosen):
             chosen.append((index, parts[index]))
-    if not any(_pitched(p) for _, p in chosen):
+    if not any(pitched_notes(p) for _, p in chosen):
         raise ScoreError(f"{where}: the parts named in chord_parts have no pitched notes")
     return chosen
 
 
 def _accompaniment_parts(score: stream.Stream) -> list[tuple[int, stream.Stream]]:
-    """Pitched, non-drum parts, the melody (highest, mostly monophonic part) left out."""
-    candidates = [
-        (i, part) for i, part in enumerate(_parts_of(score)) if not _is_drums(part) and _pitched(part)
-    ]
-    if len(candidates) < 2:
-        return candidates
-
-    def mean_pitch(part: stream.Stream) -> float:
-        heights = [p.ps for n in _pitched(part) for p in n.pitches]
-        return sum(heights) / len(heights)
-
-    highest = max(candidates, key=lambda item: mean_pitch(item[1]))
-    notes = _pitched(highest[1])
-    singles = sum(1 for n in notes if len(n.pitches) == 1)
-    if singles >= MONOPHONIC_SHARE * len(notes):
-        return [item for item in candidates if item is not highest]
-    return candidates
+    """The accompaniment by :func:`music21_melgen.parts.part_roles`; a lone line when there is none."""
+    roles = part_roles(score)
+    parts = parts_of(score)
+    chosen = roles.accompaniment or ((roles.melody,) if roles.melody is not None else ())
+    return [(index, parts[index]) for index in chosen]
 
 
 def _notes_stream(parts: Iterable[stream.Stream]) -> stream.Score:
@@ -539,7 +512,7 @@ def _chordified_events(
     sounding: list[tuple[Fraction, Fraction, tuple[pitch.Pitch, ...]]] = []
     for part in parts:
         part_offset = _frac(part.getOffsetInHierarchy(score)) if part is not score else Fraction(0)
-        for element in _pitched(part):
+        for element in pitched_notes(part):
             start = part_offset + _frac(element.getOffsetInHierarchy(part))
             length = _frac(element.duration.quarterLength)
             if length > 0:
@@ -607,8 +580,15 @@ def _named_chord(pitches: list[pitch.Pitch], offset: Fraction, tonic: int, mode:
 
 
 def _spans(
-    events: list[_Event], marks: list[_KeyMark], measures: list[MeasureSpan], end: Fraction
+    events: list[_Event],
+    marks: list[_KeyMark],
+    measures: list[MeasureSpan],
+    end: Fraction,
+    *,
+    merge_repeats: bool = True,
 ) -> list[ChordSpan]:
+    """Events as spans to the next event; with ``merge_repeats`` an equal neighbour (a lead
+    sheet restating its chord each bar) lengthens the chord before it instead of starting one."""
     bar_offsets = [bar.offset for bar in measures]
     start = measures[0].offset
     spans: list[ChordSpan] = []
@@ -622,7 +602,8 @@ def _spans(
         bar = measures[max(bisect_right(bar_offsets, offset) - 1, 0)]
         previous = spans[-1] if spans else None
         if (
-            previous is not None
+            merge_repeats
+            and previous is not None
             and previous.end == offset
             and (previous.root, previous.pitch_classes, previous.key_tonic, previous.mode)
             == (event.root, event.pitch_classes, tonic, mode)

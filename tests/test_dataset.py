@@ -1,42 +1,36 @@
-"""Corpus songs to training sequences: the SongData adapter, skipped songs, the data hash."""
+"""Corpus songs to training sequences: the readers' timelines, skipped songs, the data hashes."""
 
 from __future__ import annotations
 
 from fractions import Fraction as F
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from music21_melgen.corpus_adapters.har import parse_har
+from music21_melgen.corpus_adapters.mel import parse_mel
+from music21_melgen.corpus_adapters.song import load_song
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import ScoreError
-from music21_melgen.training.dataset import beat_length, corpus_hash, load_corpus, song_timeline
+from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
+from music21_melgen.training.dataset import beat_length, corpus_hash, load_corpus
 
 STEMS = {"a_hard_days_night", "let_it_be", "foxey_lady"}
 
 
-def fake_song(signature="12/8"):
-    measure = SimpleNamespace(number=1, offset=F(0), length=F(6), time_signature=signature)
-    chord = SimpleNamespace(
-        offset=F(0), length=F(6), symbol="IV", key_tonic=2, mode="major", root=7,
-        pitch_classes=frozenset({7, 11, 2}), measure=1,
-    )
-    note = SimpleNamespace(offset=F(3, 2), length=F(3, 2), midi=66)
-    return SimpleNamespace(measures=(measure,), chords=(chord,), notes=(note,))
-
-
-def test_song_timeline_from_song_data():
-    timeline, notes = song_timeline(fake_song())
-    assert timeline.measures[0].beat_length == F(3, 2)
+def test_the_readers_give_a_timeline_the_grid_encodes():
+    song = load_song(parse_har("S: [D] [12/8] IV |"), parse_mel("[D] [OCT=4] [12/8] .3 |"))
+    timeline, notes = song.timeline, song.notes
+    assert isinstance(timeline, ChordTimeline) and timeline.measures[0].beat_length == F(3, 2)
     assert timeline.chords[0].label == "IV" and timeline.chords[0].root == 7
-    assert notes[0].midi == 66 and notes[0].offset == F(3, 2)
+    assert notes == (MelodyNote(F(3), F(3), 66),)
     events, cond = ChordGridRepresentation().encode(timeline, notes)
-    assert len(events) == 24 and events[6] >= 2
+    assert len(events) == 24 and events[12] >= 2
 
 
 def test_bad_time_signature_is_score_error():
     with pytest.raises(ScoreError, match="not a time signature"):
-        song_timeline(fake_song("x/8"))
+        beat_length("x/8")
     with pytest.raises(ScoreError, match="not a time signature"):
         beat_length("0/4")
 
@@ -53,6 +47,11 @@ def test_load_corpus_both_analysts_and_skips_reported(rock_corpus):
     assert dt.conditioning.dtype == np.float32 and dt.conditioning.shape[0] == len(dt.events)
     assert {s.split for s in data.songs} == {"train", "validation"}
     assert len(data.data_hash) == 64
+    assert len(data.sequences_hash()) == 64
+    data.songs[0].events[-1] += 1
+    before = data.sequences_hash()
+    data.songs[0].events[-1] -= 1
+    assert data.sequences_hash() != before  # follows the encoded bytes, not only the files
 
 
 def test_corpus_hash_follows_content(tmp_path):
@@ -69,14 +68,13 @@ def test_sung_part_cuts_intro_and_outro():
     from music21_melgen.training.dataset import sung_part
 
     rep = ChordGridRepresentation()
-    measures = tuple(SimpleNamespace(number=i + 1, offset=F(4 * i), length=F(4), time_signature="4/4") for i in range(5))
+    measures = tuple(MeasureSpan(i + 1, F(4 * i), F(4), "4/4", F(1)) for i in range(5))
     chords = tuple(
-        SimpleNamespace(offset=F(6 * i), length=F(6) if i < 3 else F(2), symbol=s, key_tonic=0, mode="major",
-                        root=r, pitch_classes=frozenset({r}), measure=1 + (6 * i) // 4)
+        ChordSpan(F(6 * i), F(6) if i < 3 else F(2), r, frozenset({r}), 0, "major", 1 + (6 * i) // 4, s)
         for i, (s, r) in enumerate([("I", 0), ("IV", 5), ("V", 7), ("I", 0)])
     )
-    notes = (SimpleNamespace(offset=F(5), length=F(2), midi=60), SimpleNamespace(offset=F(11), length=F(3), midi=62))
-    timeline, melody = song_timeline(SimpleNamespace(measures=measures, chords=chords, notes=notes))
+    melody = (MelodyNote(F(5), F(2), 60), MelodyNote(F(11), F(3), 62))
+    timeline = ChordTimeline(chords, measures)
     encoded = rep.encode_timeline(timeline)
     events = rep.encode_melody(encoded, melody)
     cut, kept = sung_part(timeline, melody, encoded.grid.measure_index[events != 0])

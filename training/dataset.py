@@ -1,11 +1,12 @@
 """The training data: Rock Corpus songs as encoded event and conditioning arrays.
 
 Each song of the corpus gives up to two training sequences, one per analyst's
-harmonisation (``dt``, ``tdc``) over the same melody. A song read by
-``corpus_adapters`` (``SongData``, quarter lengths) becomes a
-:class:`~music21_melgen.timeline.ChordTimeline` plus
-:class:`~music21_melgen.timeline.MelodyNote` values (:func:`song_timeline`),
-then the representation encodes it. Sequences that cannot be used are counted
+harmonisation (``dt``, ``tdc``) over the same melody. The corpus readers
+give each a :class:`~music21_melgen.timeline.ChordTimeline` plus
+:class:`~music21_melgen.timeline.MelodyNote` values
+(``SongData.timeline``, ``SongData.notes``), the very timeline
+``melgen generate song.har`` reads from the converter's score, and the
+representation encodes it. Sequences that cannot be used are counted
 by reason and reported, never dropped silently: songs with no melody notes,
 and measures the grid cannot hold.
 
@@ -24,23 +25,22 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
+from music21_melgen.corpus_adapters.song import beat_length
+from music21_melgen.training.split import split_of
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import MelgenError, ScoreError
-from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
-from music21_melgen.training.split import split_of
+from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
     "ANALYSTS",
     "EncodedSong",
     "EncodedCorpus",
     "beat_length",
-    "song_timeline",
     "sung_part",
     "corpus_hash",
     "load_corpus",
@@ -68,8 +68,17 @@ class EncodedCorpus:
     """Encoded sequences, the corpus hash and what was left out (reason → names)."""
 
     songs: list[EncodedSong]
-    data_hash: str
+    data_hash: str  # the corpus files (corpus_hash): the same files read by other code give other data
     skipped: dict[str, list[str]] = field(default_factory=dict)
+
+    def sequences_hash(self) -> str:
+        """sha256 over every sequence's name, dtypes, shapes and bytes: what training actually sees."""
+        digest = hashlib.sha256()
+        for song in self.songs:
+            digest.update(f"{song.stem}_{song.analyst}".encode("utf-8") + b"\0")
+            for array in (song.events, song.conditioning):
+                digest.update(f"{array.dtype}{array.shape}".encode("ascii") + array.tobytes())
+        return digest.hexdigest()
 
     def by_split(self) -> dict[str, list[EncodedSong]]:
         """Sequences grouped into 'train', 'validation', 'test'."""
@@ -77,56 +86,6 @@ class EncodedCorpus:
         for song in self.songs:
             groups[song.split].append(song)
         return groups
-
-
-def beat_length(time_signature: str) -> Fraction:
-    """Quarter lengths of one beat: compound meters (6/8, 9/8, 12/8) beat in dotted quarters.
-
-    >>> beat_length('4/4'), beat_length('12/8'), beat_length('7/8'), beat_length('3/8')
-    (Fraction(1, 1), Fraction(3, 2), Fraction(1, 2), Fraction(1, 2))
-    """
-    try:
-        numerator, denominator = (int(part) for part in time_signature.split("/"))
-    except (AttributeError, ValueError):
-        raise ScoreError(f"not a time signature: {time_signature!r}") from None
-    if numerator < 1 or denominator < 1:
-        raise ScoreError(f"not a time signature: {time_signature!r}")
-    if denominator == 8 and numerator % 3 == 0 and numerator > 3:
-        return Fraction(3, 2)
-    return Fraction(4, denominator)
-
-
-def song_timeline(song: Any) -> tuple[ChordTimeline, tuple[MelodyNote, ...]]:
-    """A corpus ``SongData`` as a chord timeline and its melody notes."""
-    measures = []
-    for measure in song.measures:
-        signature = measure.time_signature
-        if not signature:
-            raise ScoreError(f"measure {measure.number}: unmetered, a meter the grid cannot hold")
-        measures.append(
-            MeasureSpan(
-                measure.number,
-                Fraction(measure.offset),
-                Fraction(measure.length),
-                signature,
-                beat_length(signature),
-            )
-        )
-    chords = tuple(
-        ChordSpan(
-            Fraction(chord.offset),
-            Fraction(chord.length),
-            chord.root,
-            frozenset(chord.pitch_classes),
-            chord.key_tonic,
-            chord.mode,
-            chord.measure,
-            chord.symbol,
-        )
-        for chord in song.chords
-    )
-    notes = tuple(MelodyNote(Fraction(n.offset), Fraction(n.length), n.midi) for n in song.notes)
-    return ChordTimeline(chords, tuple(measures)), notes
 
 
 def sung_part(
@@ -194,7 +153,7 @@ def load_corpus(
                 skipped["no melody notes"].append(name)
                 continue
             try:
-                timeline, notes = song_timeline(data)
+                timeline, notes = data.timeline, data.notes
                 if not isinstance(representation, Representation):  # the seed's MelGen tokens: encode() is the sequence
                     songs.append(EncodedSong(stem, analyst, *representation.encode(timeline, notes)))
                     continue

@@ -20,13 +20,12 @@ representation). The report is a table (:func:`format_table`), a JSON file
 and PNG plots of the three histograms, real against each row
 (:func:`write_report`).
 
-Score folders: the melody of a score is its *melody part*, chosen by the rule
-the chord reader uses to leave the melody out of a chordified accompaniment
-(:mod:`music21_melgen.score_harmony`): among the pitched, non-drum parts, the
-one with the highest mean pitch, which must be mostly monophonic (at least
-90 % of its onsets single notes; a chord in it counts as its top note).
-Chord symbols and Roman numerals in that part are harmony, not melody. The
-chords are read with :func:`~music21_melgen.score_harmony.timeline_from_score`;
+Score folders: the melody of a score is its *melody part*, chosen by the one
+rule of :func:`music21_melgen.parts.part_roles` that the chord reader and the
+primer reader use too: among the pitched, non-drum parts, the one with the
+highest mean pitch, which must be mostly monophonic (at least 90 % of its
+onsets single notes; a chord in it counts as its top note). Chord symbols
+and Roman numerals in that part are harmony, not melody. The chords are read with :func:`~music21_melgen.score_harmony.timeline_from_score`;
 a score whose only part is its melody must carry chord symbols or numerals.
 """
 
@@ -44,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from music21_melgen.errors import MelgenError, OutputError, ScoreError
-from music21_melgen.timeline import ChordTimeline, MelodyNote, append_tied
+from music21_melgen.timeline import ChordTimeline, MelodyNote
 from music21_melgen.training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
 
 __all__ = [
@@ -71,9 +70,6 @@ DEFAULT_MODELS = ("default", "seed")  # the rows of a run when no --model is giv
 
 # Files of a score folder that are read (music21's own formats).
 SCORE_EXTENSIONS = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".krn", ".abc", ".rntxt", ".mei")
-
-# Share of single-note onsets that makes a part a melody (score_harmony's rule).
-MONOPHONIC_SHARE = 0.9
 
 # Table and JSON names of the metrics, in the order the table prints them.
 METRIC_LABELS: dict[str, str] = {
@@ -220,7 +216,7 @@ def corpus_songs(
     """
     from music21_melgen.corpus_adapters.corpus import iter_songs, load_corpus_song
     from music21_melgen.encoding import REST, ChordGridRepresentation
-    from music21_melgen.training.dataset import song_timeline, sung_part
+    from music21_melgen.training.dataset import sung_part
     from music21_melgen.training.split import SPLITS, split_of
 
     if split not in (*SPLITS, "all"):
@@ -249,7 +245,7 @@ def corpus_songs(
                 result.skipped.append(f"{name}: no melody notes")
                 continue
             try:
-                timeline, notes = song_timeline(data)
+                timeline, notes = data.timeline, data.notes
                 if not whole_songs:
                     encoded = grid.encode_timeline(timeline)
                     events = grid.encode_melody(encoded, notes)
@@ -268,67 +264,41 @@ def _frac(value: float | Fraction) -> Fraction:
     return Fraction(value).limit_denominator(1 << 16)
 
 
-def _single_notes(part: Any) -> list[Any]:
-    """Pitched notes and chords of a part, chord symbols and numerals left out."""
-    from music21 import chord, harmony, note
-
-    return [
-        element
-        for element in part.flatten().notes
-        if isinstance(element, (note.Note, chord.Chord))
-        and not isinstance(element, harmony.Harmony)
-        and element.pitches
-    ]
-
-
-def _is_drums(part: Any) -> bool:
-    from music21 import instrument
-
-    played = part.getInstrument(returnDefault=False)
-    return isinstance(played, instrument.UnpitchedPercussion) or (
-        played is not None and played.midiChannel == 9
-    )
-
-
 def melody_from_score(score: Any) -> tuple[MelodyNote, ...]:
     """The melody part of a music21 score as notes on the score's time axis.
 
-    The rule (see the module docstring): the pitched, non-drum part with the
-    highest mean pitch, which must be mostly monophonic; tied notes of one
-    pitch merge; a chord gives its top note. ScoreError when no part fits.
+    The part is the one :func:`music21_melgen.parts.part_roles` calls the
+    melody; its notes are read by :func:`music21_melgen.parts.melody_of`
+    (tied notes of one pitch merge; a chord gives its top note).
+    ScoreError when no part fits.
     """
-    from music21 import chord, stream
-
+    from music21_melgen.parts import melody_of, part_roles, parts_of, pitched_notes
     from music21_melgen.score_harmony import describe_score
 
     where = describe_score(score)
-    parts = list(score.parts) if isinstance(score, stream.Score) and score.parts else [score]
-    candidates = []
-    for part in parts:
-        elements = _single_notes(part)
-        if elements and not _is_drums(part):
-            heights = [p.ps for element in elements for p in element.pitches]
-            candidates.append((sum(heights) / len(heights), part, elements))
-    if not candidates:
-        raise ScoreError(f"{where}: no part with pitched notes, so no melody to compare with")
-    _, part, elements = max(candidates, key=lambda item: item[0])
-    singles = sum(1 for element in elements if len(element.pitches) == 1)
-    if singles < MONOPHONIC_SHARE * len(elements):
+    roles = part_roles(score)
+    parts = parts_of(score)
+    if roles.melody is None:
+        if not roles.accompaniment:
+            raise ScoreError(f"{where}: no part with pitched notes, so no melody to compare with")
+        highest = max(
+            (parts[index] for index in roles.accompaniment),
+            key=lambda part: _mean_pitch(pitched_notes(part)),
+        )
+        elements = pitched_notes(highest)
+        singles = sum(1 for element in elements if len(element.pitches) == 1)
         raise ScoreError(
-            f"{where}: the highest part ({part.partName or part.id}) is chords "
+            f"{where}: the highest part ({highest.partName or highest.id}) is chords "
             f"({singles} of {len(elements)} onsets are single notes), not a melody"
         )
+    part = parts[roles.melody]
     start = _frac(part.getOffsetInHierarchy(score)) if part is not score else Fraction(0)
-    notes: list[MelodyNote] = []
-    for element in elements:
-        midi = max(p.midi for p in element.pitches) if isinstance(element, chord.Chord) else element.pitch.midi
-        offset = start + _frac(element.getOffsetInHierarchy(part))
-        length = _frac(element.quarterLength)
-        if length <= 0:
-            continue  # grace notes take no time
-        tied = element.tie is not None and element.tie.type in ("stop", "continue")
-        append_tied(notes, MelodyNote(offset, length, midi), tied=tied)
-    return tuple(notes)
+    return tuple(MelodyNote(start + n.offset, n.length, n.midi) for n in melody_of(part))
+
+
+def _mean_pitch(elements: Sequence[Any]) -> float:
+    heights = [p.ps for element in elements for p in element.pitches]
+    return sum(heights) / len(heights)
 
 
 def _score_song(path: Path) -> EvalSong:
