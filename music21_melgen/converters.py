@@ -13,6 +13,15 @@ Each file is read alone, even when a sibling melody or analysis exists:
 ``converter.parse`` stays predictable, and :mod:`music21_melgen.corpus_adapters.corpus`
 pairs files by stem when both are wanted.
 
+The Score carries no copy of the reader's chord timeline: ``melgen generate
+song.har`` reads the chords back from the Score's ``RomanNumeral`` objects
+(:func:`music21_melgen.score_harmony.timeline_from_score`), so a score edited
+after parsing is read as edited, never through a stale stored timeline.
+Reading them back gives exactly the timeline training reads from the same
+file through :mod:`music21_melgen.corpus_adapters` (every analysis of the
+corpus: ``tests/test_corpus_route.py``), because the Score writes each chord
+event once (restated across barlines with ties) in its key and mode.
+
 music21 ships ``ConverterClercqTemperley`` for ``.har``, which reads harmony
 only and does not follow the authors' expansion exactly. Format detection
 checks every converter's ``registerFormats`` before any extension, and custom
