@@ -38,7 +38,7 @@ import torch
 from music21_melgen.checkpoint import load_model
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
-from music21_melgen.sampling import HandLstm, SamplingControls, generate_melody, one_blas_thread
+from music21_melgen.network import LstmSteps, SamplingControls, generate_melody, one_blas_thread
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
 __all__ = ["progression", "GENERATORS", "time_it", "per_step_times", "windowed_vs_stateful", "main"]
@@ -95,7 +95,7 @@ def per_step_times(hidden: int, layers: int, steps: int = 512) -> tuple[float, f
 
     def hand() -> None:
         with one_blas_thread():  # as sampling runs it, set-up included
-            cell = HandLstm(model.numpy_weights())
+            cell = LstmSteps(model.numpy_weights())
             pre = cell.start(conditioning, 1)
             for t in range(steps):
                 cell.step(pre[t], prev)
@@ -137,7 +137,7 @@ def windowed_vs_stateful(
     The windowed side runs fewer times (it is slow). CPU time is printed too
     because the wall time of a shared 2-core machine swings with its load.
     """
-    seed = load_model("seed")
+    seed = load_model("melgen2019")
     hidden = seed.network.config.hidden_size
     torch.manual_seed(0)
     representation = ChordGridRepresentation()

@@ -47,10 +47,9 @@ class MelgenAccessor:
         """Write a melody over the stream's chords, insert it as the top part, return the Part.
 
         Takes the keywords of :func:`music21_melgen.engine.generate` (seed,
-        temperature, top_p, chord_tone_weight, continuation_reduction,
-        candidates, pitch_range, longest_note, longest_rest, primer, model,
-        chord_parts, part_name); a sampling control left out takes the
-        model's recommended value. Always in place: use
+        primer, model, chord_parts, part_name and the sampling controls of
+        :data:`music21_melgen.sampling.CONTROLS`); a sampling control left out
+        takes the model's recommended value. Always in place: use
         ``music21_melgen.generate(score, inPlace=False)`` for a new score.
         """
         from music21_melgen.engine import generate

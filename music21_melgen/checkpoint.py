@@ -3,7 +3,7 @@
 ``config.json`` holds everything needed to rebuild and judge the model::
 
     format, format_version      this layout ("music21-melgen-checkpoint", 1)
-    kind                        model class, looked up in MODEL_KINDS ("lstm")
+    kind                        the model kind, looked up in music21_melgen.kinds.KINDS
     representation              name, version, config and vocabulary (encoding.py)
     model                       the network's hyper-parameters
     weights_sha256              sha256 of model.safetensors (the content hash)
@@ -18,8 +18,10 @@ Both files are written to a temporary file in the same folder and renamed, so
 a crash never leaves half a checkpoint. Loading checks every part and raises
 :class:`~music21_melgen.errors.CheckpointError` saying what is wrong; weights
 are read with safetensors only (nothing is ever unpickled: ``torch.load`` runs
-code from the file, safetensors cannot). ``"default"`` and ``"seed"`` name the
-folders bundled in ``music21_melgen/models/``.
+code from the file, safetensors cannot). ``"default"`` and ``"melgen2019"`` name
+the folders bundled in ``music21_melgen/models/`` (:func:`resolve_model` is
+the one place a model name becomes a folder; the old name ``"seed"`` still
+works, with a DeprecationWarning).
 
 The ``sampling`` object is what ``SamplingControls.for_model`` starts from
 when the user leaves a control unset; it is checked on load (a bad value is a
@@ -34,21 +36,24 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
+import warnings
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from music21_melgen.encoding import representation_from_dict
 from music21_melgen.errors import CheckpointError, GenerationError, ModelError
+from music21_melgen.atomic import atomic_write, atomic_write_with
+from music21_melgen.kinds import kind_of
 from music21_melgen.sampling import controls_from_json
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
-    "MODEL_KINDS",
     "BUNDLED_MODELS",
+    "RENAMED_MODELS",
     "MODELS_DIR",
+    "resolve_model",
     "save_checkpoint",
     "load_checkpoint",
     "load_model",
@@ -61,15 +66,43 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-BUNDLED_MODELS = ("default", "seed")  # names load_model resolves to MODELS_DIR/<name>
+BUNDLED_MODELS = ("default", "melgen2019")  # names resolve_model turns into MODELS_DIR/<name>
+RENAMED_MODELS = {"seed": "melgen2019"}  # old names that still work, with a DeprecationWarning
 
-# Model classes by the ``kind`` checkpoints store: (module, class). Each class
-# has ``kind``, ``model_config()``, ``tensors()``, ``representation`` and a
-# classmethod ``from_tensors(model_config, representation, tensors, **kw)``.
-MODEL_KINDS: dict[str, tuple[str, str]] = {
-    "lstm": ("music21_melgen.model", "LstmMelodyModel"),
-    "melgen_window": ("music21_melgen.seed_model", "SeedMelodyModel"),  # the seed preset
-}
+
+def resolve_model(name_or_path: str | os.PathLike) -> tuple[Path, str]:
+    """The checkpoint folder a model name or path means, and the model's name.
+
+    The one resolver of model names: a bundled name (:data:`BUNDLED_MODELS`),
+    an old name (:data:`RENAMED_MODELS`, with a DeprecationWarning) or a
+    folder. CheckpointError for anything else.
+
+    >>> folder, name = resolve_model("default")
+    >>> folder.name, name
+    ('default', 'default')
+    """
+    if isinstance(name_or_path, str) and name_or_path in RENAMED_MODELS:
+        new = RENAMED_MODELS[name_or_path]
+        warnings.warn(
+            f"the model {name_or_path!r} is now called {new!r}; the old name will go",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        name_or_path = new
+    if isinstance(name_or_path, str) and name_or_path in BUNDLED_MODELS:
+        return MODELS_DIR / name_or_path, name_or_path
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise CheckpointError(
+            f"model must be a bundled name ({', '.join(BUNDLED_MODELS)}) or a checkpoint folder, "
+            f"got {type(name_or_path).__name__}"
+        )
+    folder = Path(name_or_path)
+    if not folder.is_dir() and os.sep not in os.fspath(name_or_path) and folder.suffix == "":
+        raise CheckpointError(
+            f"unknown model {os.fspath(name_or_path)!r}: not a bundled model ({', '.join(BUNDLED_MODELS)}) "
+            f"nor a checkpoint folder"
+        )
+    return folder, folder.name
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -79,19 +112,6 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a checkpoint is meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _versions() -> dict[str, str]:
@@ -122,8 +142,10 @@ def save_checkpoint(
     """
     from safetensors.torch import save_file
 
-    if getattr(model, "kind", None) not in MODEL_KINDS:
-        raise CheckpointError(f"cannot save a {type(model).__name__}: its kind is not in MODEL_KINDS")
+    try:
+        kind_of(getattr(model, "kind", None))
+    except ModelError:
+        raise CheckpointError(f"cannot save a {type(model).__name__}: its kind is not a known model kind") from None
     if sampling is not None:
         try:
             controls_from_json(sampling)
@@ -134,7 +156,7 @@ def save_checkpoint(
         folder.mkdir(parents=True, exist_ok=True)
         weights = folder / WEIGHTS_FILE
         tensors = model.tensors()
-        _atomic_write(weights, lambda path: save_file(tensors, str(path), metadata={"format": FORMAT}))
+        atomic_write_with(weights, lambda path: save_file(tensors, str(path), metadata={"format": FORMAT}))
         config = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -150,7 +172,7 @@ def save_checkpoint(
         if sampling is not None:
             config["sampling"] = sampling
         text = json.dumps(config, indent=2, sort_keys=False) + "\n"
-        _atomic_write(folder / CONFIG_FILE, lambda path: path.write_text(text, encoding="utf-8"))
+        atomic_write(folder / CONFIG_FILE, text)
     except TypeError as error:
         raise CheckpointError(f"{folder}: metrics and training must be JSON data: {error}") from None
     except OSError as error:
@@ -158,15 +180,6 @@ def save_checkpoint(
     model.content_hash = config["weights_sha256"]
     model.config = config
     return folder
-
-
-def _model_class(kind: object, where: Path) -> Any:
-    if not isinstance(kind, str) or kind not in MODEL_KINDS:
-        raise CheckpointError(
-            f"{where}: unknown model kind {kind!r} (known: {', '.join(sorted(MODEL_KINDS))})"
-        )
-    module, name = MODEL_KINDS[kind]
-    return getattr(import_module(module), name)
 
 
 def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) -> Any:
@@ -191,10 +204,13 @@ def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) ->
             f"{config_path}: checkpoint format version {config.get('format_version')!r}; "
             f"this package reads version {FORMAT_VERSION}"
         )
-    cls = _model_class(config.get("kind"), config_path)
+    try:
+        kind = kind_of(config.get("kind"))
+    except ModelError as error:
+        raise CheckpointError(f"{config_path}: {error}") from None
     _check_sampling(config, config_path)
     try:
-        representation = representation_from_dict(config.get("representation"))
+        representation = representation_from_dict(config.get("representation"), kind.representation)
     except ModelError as error:
         raise CheckpointError(f"{config_path}: {error}") from None
     if not weights_path.is_file():
@@ -214,7 +230,7 @@ def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) ->
     except (SafetensorError, OSError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"{weights_path}: not a readable safetensors file: {error}") from None
     try:
-        return cls.from_tensors(
+        return kind.model_class().from_tensors(
             config.get("model"),
             representation,
             tensors,
@@ -236,12 +252,6 @@ def _check_sampling(config: dict, config_path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{config_path}: {error}") from None
 
 
-def _folder(name_or_path: str | os.PathLike) -> Path:
-    if isinstance(name_or_path, str) and name_or_path in BUNDLED_MODELS:
-        return MODELS_DIR / name_or_path
-    return Path(name_or_path)
-
-
 def recommended_sampling(name_or_path: str | os.PathLike = "default") -> dict[str, Any]:
     """The sampling settings a checkpoint recommends, as SamplingControls keywords.
 
@@ -249,10 +259,10 @@ def recommended_sampling(name_or_path: str | os.PathLike = "default") -> dict[st
     recommends nothing. CheckpointError when the file is missing or the
     settings are bad.
 
-    >>> recommended_sampling("seed")["continuation_reduction"]
+    >>> recommended_sampling("melgen2019")["continuation_reduction"]
     (1.3, 1.4)
     """
-    config_path = _folder(name_or_path) / CONFIG_FILE
+    config_path = resolve_model(name_or_path)[0] / CONFIG_FILE
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -267,12 +277,8 @@ def recommended_sampling(name_or_path: str | os.PathLike = "default") -> dict[st
 
 
 def load_model(name_or_path: str | os.PathLike = "default") -> Any:
-    """A ready melody model: ``"default"`` / ``"seed"`` (bundled) or a checkpoint folder."""
-    if isinstance(name_or_path, str) and name_or_path in BUNDLED_MODELS:
-        folder = MODELS_DIR / name_or_path
-        if not (folder / CONFIG_FILE).is_file():
-            raise CheckpointError(
-                f"the bundled model {name_or_path!r} is not installed (expected it in {folder})"
-            )
-        return load_checkpoint(folder, name=name_or_path)
-    return load_checkpoint(name_or_path)
+    """A ready melody model: ``"default"`` / ``"melgen2019"`` (bundled) or a checkpoint folder."""
+    folder, name = resolve_model(name_or_path)
+    if isinstance(name_or_path, str) and name in BUNDLED_MODELS and not (folder / CONFIG_FILE).is_file():
+        raise CheckpointError(f"the bundled model {name!r} is not installed (expected it in {folder})")
+    return load_checkpoint(folder, name=name)

@@ -9,8 +9,8 @@ its melody into the two arrays a model reads, and the model's events back into
   say about each step, known before any note is chosen.
 
 Each representation is one subclass of :class:`Representation` (MidiTok's
-habit) overriding a few hooks, registered by name in :data:`REPRESENTATIONS`;
-checkpoints name the class and carry its config, which round-trips through
+habit) overriding a few hooks; a model kind names its representation class
+(:mod:`~music21_melgen.kinds`), checkpoints name it and carry its config, which round-trips through
 JSON with a version stamp (:meth:`Representation.to_dict`,
 :func:`representation_from_dict`). Numpy only: no torch here.
 
@@ -56,12 +56,12 @@ from music21_melgen.errors import GenerationError, ModelError, ScoreError
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
-    "REPRESENTATIONS",
     "REST",
     "HOLD",
     "GridConfig",
     "Grid",
     "EncodedTimeline",
+    "StepTables",
     "Representation",
     "ChordGridRepresentation",
     "representation_from_dict",
@@ -149,6 +149,36 @@ class EncodedTimeline:
     chord_tone: np.ndarray  # bool [T, V]: the NOTE event is a tone of the chord sounding
 
 
+@dataclass(frozen=True)
+class StepTables:
+    """What a representation tells the sampler about every step of one timeline.
+
+    The sampler applies the user's controls to these tables and nothing else,
+    so every representation is sampled by the same loop
+    (:mod:`~music21_melgen.sampling`).
+    """
+
+    grid: Any  # the representation's own grid (decoding needs it)
+    conditioning: np.ndarray  # float32 [T, C], the network's per-step input known in advance (C may be 0)
+    is_note: np.ndarray  # bool [V], the events that start a note
+    allowed: np.ndarray  # bool [T, V], events the representation allows at each step
+    chord_tone: np.ndarray  # bool [T, V], note events that are tones of the chord sounding
+    # int [T, V], MIDI pitch of each note event at each step for the pitch-range mask, -1 for
+    # other events; None: the representation places the octave itself (``Representation.finish``)
+    range_midi: np.ndarray | None
+    boundaries: np.ndarray  # float [T + 1], quarter-length offset of each step's start, and the end
+    measure_of_step: np.ndarray  # int [T], index into timeline.measures
+    hold: int  # event id: the sounding note goes on
+    rest: int | None  # event id of silence; None if the representation has none
+    start_event: int  # the "previous event" fed before step 0
+    min_range: int = 0  # semitones the pitch range must span at least
+
+    @property
+    def length(self) -> int:
+        """Number of steps (T)."""
+        return len(self.measure_of_step)
+
+
 def _round_half_up(value: Fraction) -> int:
     return math.floor(value + Fraction(1, 2))
 
@@ -161,7 +191,7 @@ class Representation:
     measures, beats, chords per step) is shared.
     """
 
-    name: ClassVar[str] = ""  # key in REPRESENTATIONS, stored in checkpoints
+    name: ClassVar[str] = ""  # stored in checkpoints
     version: ClassVar[int] = 1  # bump when the meaning of events or conditioning changes
     config_class: ClassVar[type] = GridConfig  # the settings class; its from_dict rebuilds a saved config
 
@@ -260,9 +290,43 @@ class Representation:
         conditioning = self._conditioning(grid, timeline).astype(np.float32)
         return EncodedTimeline(grid, conditioning, event_midi, chord_tone)
 
+    def step_tables(self, timeline: ChordTimeline) -> StepTables:
+        """The per-step tables the sampler reads (see :class:`StepTables`)."""
+        encoded = self.encode_timeline(timeline)
+        grid = encoded.grid
+        total = grid.length
+        is_note = np.arange(self.vocab_size) >= 2  # every event after REST and HOLD
+        boundaries = np.array([float(grid.offset(step)) for step in range(total + 1)])
+        return StepTables(
+            grid=grid,
+            conditioning=encoded.conditioning,
+            is_note=is_note,
+            allowed=np.ones((total, self.vocab_size), dtype=bool),
+            chord_tone=encoded.chord_tone,
+            range_midi=encoded.event_midi,
+            boundaries=boundaries,
+            measure_of_step=np.maximum(grid.measure_index, 0),
+            hold=HOLD,
+            rest=REST,
+            start_event=REST,
+        )
+
+    def melody_events(self, tables: StepTables, notes: Sequence[MelodyNote]) -> np.ndarray:
+        """Events (int64 [T]) of ``notes`` on the tables' grid (a primer, teacher-forced)."""
+        return self._events_on_grid(tables.grid, notes)
+
+    def finish(
+        self, notes: tuple[MelodyNote, ...], tables: StepTables, start: int, primer: Sequence[MelodyNote],
+        pitch_range: tuple[int, int],
+    ) -> tuple[MelodyNote, ...]:
+        """The sampled notes as the user gets them (this representation: as decoded)."""
+        return notes
+
     def encode_melody(self, encoded: EncodedTimeline, notes: Sequence[MelodyNote]) -> np.ndarray:
         """Melody events (int64 [T]) of ``notes`` on an encoded timeline's grid."""
-        grid = encoded.grid
+        return self._events_on_grid(encoded.grid, notes)
+
+    def _events_on_grid(self, grid: Grid, notes: Sequence[MelodyNote]) -> np.ndarray:
         total = grid.length
         placed: dict[int, tuple[int, MelodyNote]] = {}
         for note in notes:
@@ -452,27 +516,20 @@ class ChordGridRepresentation(Representation):
         return np.concatenate(blocks, axis=1)
 
 
-# Representations by the name checkpoints store; add a class here to make it loadable.
-REPRESENTATIONS: dict[str, type[Representation]] = {
-    ChordGridRepresentation.name: ChordGridRepresentation,
-}
+def representation_from_dict(data: dict[str, Any], cls: type | None = None) -> Any:
+    """Rebuild a representation of class ``cls`` from its ``to_dict`` output.
 
-
-def representation_from_dict(data: dict[str, Any]) -> Representation:
-    """Rebuild a representation from :meth:`Representation.to_dict` output.
-
-    Checks the name against :data:`REPRESENTATIONS`, the version stamp and that
-    the vocabulary rebuilt from the config is the one stored; raises ModelError
-    saying which of them is wrong.
+    ``cls`` comes from the checkpoint's model kind (:mod:`~music21_melgen.kinds`);
+    None: :class:`ChordGridRepresentation`. Checks the stored name against the
+    class, the version stamp and that the vocabulary rebuilt from the config is
+    the one stored; raises ModelError saying which of them is wrong.
     """
+    cls = ChordGridRepresentation if cls is None else cls
     if not isinstance(data, dict):
         raise ModelError("representation must be a JSON object")
     name = data.get("name")
-    cls = REPRESENTATIONS.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ModelError(
-            f"unknown representation {name!r} (known: {', '.join(sorted(REPRESENTATIONS))})"
-        )
+    if name != cls.name:
+        raise ModelError(f"representation {name!r} does not belong to this model kind (it reads {cls.name!r})")
     if data.get("version") != cls.version:
         raise ModelError(
             f"representation {name!r} version {data.get('version')!r} does not match "

@@ -29,7 +29,7 @@ from typing import Any
 
 from music21 import converter, key, metadata, stream
 
-from music21_melgen.errors import GenerationError, MelgenError, OutputError, ScoreError
+from music21_melgen.errors import GenerationError, MelgenError, ModelError, OutputError, ScoreError
 from music21_melgen.files import (
     OUTPUT_FORMATS,
     SCHEMA_KINDS,  # noqa: F401  (re-exported: engine.SCHEMA_KINDS)
@@ -39,7 +39,8 @@ from music21_melgen.files import (
 )
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.parts import melody_of, part_roles, parts_of
-from music21_melgen.sampling import MODEL_DEFAULT, Bars, SamplingControls, generate_melody
+from music21_melgen.network import MelodyModel
+from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, Bars, SamplingControls, generate_melody
 from music21_melgen.score_harmony import ScoreTimeline, describe_score, timeline_from_score
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -59,11 +60,9 @@ __all__ = [
     "musicxml_bytes",
 ]
 
-# Keywords of ``generate`` / ``generate_file`` that set sampling controls (besides ``seed``).
-SAMPLING_CONTROLS = (
-    "temperature", "top_p", "chord_tone_weight", "continuation_reduction",
-    "candidates", "pitch_range", "longest_note", "longest_rest",
-)
+# Keywords of ``generate`` / ``generate_file`` that set sampling controls (besides ``seed``):
+# the one list, sampling.CONTROLS.
+SAMPLING_CONTROLS = CONTROLS
 
 class KeyEstimatedWarning(UserWarning):
     """The score has no written key; the one music21's analysis estimated was used."""
@@ -76,7 +75,7 @@ class GenerateResult:
     input: Path
     output: Path
     seed: int
-    model: str  # the model's name ('default', 'seed', a folder name)
+    model: str  # the model's name ('default', 'melgen2019', a folder name)
     model_hash: str  # sha256 of the model's weights file
     seconds: float  # wall time for read + generate + write
     key: str  # the key of the first chord, e.g. 'Eb major'
@@ -92,14 +91,6 @@ _MODELS: dict[tuple[str, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _model_folder(model: str | os.PathLike) -> Path:
-    from music21_melgen.checkpoint import BUNDLED_MODELS, MODELS_DIR
-
-    if isinstance(model, str) and model in BUNDLED_MODELS:
-        return (MODELS_DIR / model).resolve()
-    return Path(model).expanduser().resolve()
-
-
 def load_model(model: str | os.PathLike | Any = "default") -> Any:
     """The melody model for a bundled name or checkpoint folder, loaded once per process (cached).
 
@@ -107,16 +98,22 @@ def load_model(model: str | os.PathLike | Any = "default") -> Any:
     files, so a retrained checkpoint in the same folder is read again. An
     already loaded model object passes through.
     """
-    if not isinstance(model, (str, os.PathLike)):
-        return model
     from music21_melgen import checkpoint
 
-    folder = _model_folder(model)
+    if not isinstance(model, (str, os.PathLike)):
+        if isinstance(model, MelodyModel):
+            return model
+        raise ModelError(
+            f"model must be a bundled name ({', '.join(checkpoint.BUNDLED_MODELS)}), a checkpoint folder "
+            f"or a loaded model, got {type(model).__name__}"
+        )
+    folder, name = checkpoint.resolve_model(model)
+    folder = folder.expanduser().resolve()
     stamp = max((f.stat().st_mtime_ns for f in folder.glob("*") if f.is_file()), default=0)
     cache_key = (str(folder), stamp)
     with _MODELS_LOCK:
         if cache_key not in _MODELS:
-            _MODELS[cache_key] = checkpoint.load_model(model)
+            _MODELS[cache_key] = checkpoint.load_model(folder if name not in checkpoint.BUNDLED_MODELS else name)
         return _MODELS[cache_key]
 
 
@@ -191,19 +188,12 @@ def generate(
     score: stream.Stream,
     *,
     seed: int = 0,
-    temperature: float = MODEL_DEFAULT,
-    top_p: float = MODEL_DEFAULT,
-    chord_tone_weight: float = MODEL_DEFAULT,
-    continuation_reduction: tuple[float, float] | None = MODEL_DEFAULT,
-    candidates: int = MODEL_DEFAULT,
-    pitch_range: tuple[int, int] = MODEL_DEFAULT,
-    longest_note: float | Fraction | Bars | None = MODEL_DEFAULT,
-    longest_rest: float | Fraction | None = MODEL_DEFAULT,
     primer: stream.Stream | str | os.PathLike | Sequence[MelodyNote] | None = None,
     model: str | os.PathLike | Any = "default",
     chord_parts: Sequence[int | str] | None = None,
     part_name: str = DEFAULT_PART_NAME,
     inPlace: bool = True,
+    **controls: Any,
 ) -> stream.Part | stream.Score:
     """Write a melody over the chords of ``score`` and put it in as a new part.
 
@@ -215,19 +205,19 @@ def generate(
     used with ``inPlace=False`` (the result is a new Score of the stream plus
     the melody).
 
-    Sampling controls: ``seed`` (same seed, same notes), ``temperature`` (<1
-    safer, >1 wilder), ``top_p`` (nucleus share, 1.0 = off),
-    ``chord_tone_weight`` (>1 more chord tones), ``continuation_reduction``
-    ((start, growth) divisor of held notes, None = off), ``candidates``
-    (best of N by the model's likelihood), ``pitch_range`` (lowest, highest
-    MIDI pitch), ``longest_note`` (quarter lengths or ``Bars(n)``, None = no
-    limit), ``longest_rest`` (quarter lengths, None = no limit). A control
-    left at ``MODEL_DEFAULT`` takes the model's recommended value (the
-    ``sampling`` object of its checkpoint; see
-    :meth:`~music21_melgen.sampling.SamplingControls.for_model`), so the
-    bundled ``default`` and ``seed`` models each sample their best way.
-    ``primer`` is a melody (stream, file or MelodyNotes) the new line
-    continues; ``model`` is ``"default"``, ``"seed"`` or a checkpoint folder;
+    ``seed``: the random seed (same seed, same notes). ``controls``: the
+    sampling controls by name (:data:`~music21_melgen.sampling.CONTROLS`, each
+    documented with its unit and direction on
+    :class:`~music21_melgen.sampling.SamplingControls`): ``temperature``,
+    ``top_p``, ``chord_tone_weight``, ``continuation_reduction``,
+    ``candidates``, ``pitch_range``, ``longest_note`` (quarter lengths or
+    ``Bars(n)``), ``longest_rest``. A control left out (or ``MODEL_DEFAULT``)
+    takes the model's recommended value (the ``sampling`` object of its
+    checkpoint; see :meth:`~music21_melgen.sampling.SamplingControls.for_model`),
+    so the bundled ``default`` and ``melgen2019`` models each sample their best
+    way. ``primer`` is a melody (stream, file or MelodyNotes) the new line
+    continues; ``model`` is ``"default"``, ``"melgen2019"``, a checkpoint folder
+    or a loaded model;
     ``chord_parts`` names the parts to chordify (see ``timeline_from_score``).
     A score without a written key gets an estimated one and a
     :class:`KeyEstimatedWarning`.
@@ -240,18 +230,9 @@ def generate(
             "only be inserted into a Score; call generate on the score, or pass inPlace=False to "
             "get a new Score holding this stream and the melody"
         )
+    _check_control_names(controls)
     timeline = timeline_from_score(score, chord_parts=chord_parts)
-    given = {
-        "temperature": temperature,
-        "top_p": top_p,
-        "chord_tone_weight": chord_tone_weight,
-        "continuation_reduction": continuation_reduction,
-        "candidates": candidates,
-        "pitch_range": pitch_range,
-        "longest_note": longest_note,
-        "longest_rest": longest_rest,
-    }
-    part = _melody_for(score, timeline, seed, given, primer, model, part_name)[0]
+    part = _melody_for(score, timeline, seed, controls, primer, model, part_name)[0]
     if inPlace:
         _insert_on_top(score, part)
         return part
@@ -262,6 +243,14 @@ def generate(
         result.insert(0, copy.deepcopy(score))
     _insert_on_top(result, part)
     return result
+
+
+def _check_control_names(controls: dict[str, Any]) -> None:
+    unknown = sorted(set(controls) - set(CONTROLS))
+    if unknown:
+        raise GenerationError(
+            f"unknown sampling control(s): {', '.join(unknown)} (known: seed, {', '.join(CONTROLS)})"
+        )
 
 
 def _controls(model: Any, seed: int, given: dict[str, Any]) -> SamplingControls:
@@ -366,9 +355,7 @@ def generate_file(
     _check_writable(target)
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise OutputError(f"{target}: is the input file; choose another output so the input stays as it is")
-    unknown = set(controls) - set(SAMPLING_CONTROLS)
-    if unknown:
-        raise GenerationError(f"unknown sampling control(s): {', '.join(sorted(unknown))}")
+    _check_control_names(controls)
     score = read_score(source)
     timeline = timeline_from_score(score, chord_parts=chord_parts)
     with warnings.catch_warnings():

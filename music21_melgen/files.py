@@ -1,16 +1,4 @@
-"""Writing files: the one atomic writer of music21-melgen, and the score writer.
-
-Every file the package writes goes through :func:`atomic_write` (bytes) or
-:func:`atomic_write_with` (a function that writes to a path: safetensors,
-matplotlib): the data goes to a hidden temporary file in the target's own
-folder, is flushed to disk, and is renamed over the target with
-``os.replace``, so the target is whole or untouched whatever happens, a
-``kill -9`` included (a stray ``.NAME.tmp-XXXXXXXX.EXT`` may then remain). The
-temporary is created with mode ``0o666`` through ``os.open``, so the kernel
-applies the process umask as it does to any new file: the result is ``0644``
-under umask ``022``, ``0600`` under ``077`` (``tempfile.mkstemp`` would make
-every output private). Any ``OSError`` becomes an :class:`OutputError` that
-names the file.
+"""Writing scores: the last step of the data path.
 
 :func:`write_score` writes a music21 score in the format its extension names
 (:data:`OUTPUT_FORMATS`): MusicXML 4.0 valid against the schema, compressed
@@ -18,7 +6,8 @@ names the file.
 process or machine: music21's random part and instrument ids are numbered
 (``P1``, ``I1``, ...), the optional ``<encoding-date>`` is left out and
 ``.mxl`` members carry a fixed time, so ``melgen generate`` and ``melgen batch``
-with one seed write the same bytes twice.
+with one seed write the same bytes twice. Like every file the package writes,
+it goes through the one atomic writer (:mod:`~music21_melgen.atomic`).
 """
 
 from __future__ import annotations
@@ -28,7 +17,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +26,8 @@ from typing import Any
 from music21 import chord, harmony, stream
 from music21.musicxml import m21ToXml
 
-from music21_melgen.errors import MelgenError, OutputError
+from music21_melgen.atomic import atomic_write, atomic_write_with
+from music21_melgen.errors import OutputError
 from music21_melgen.timeline import ChordTimeline
 
 __all__ = [
@@ -64,101 +54,6 @@ SCHEMA_KINDS = (
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP member can carry
 _RANDOM_ID = re.compile(rb'id="([PI])([0-9a-f]{32})"')
 _ENCODING_DATE = re.compile(rb"[ \t]*<encoding-date>[^<]*</encoding-date>\r?\n?")
-
-
-# --- atomic writes ----------------------------------------------------------------------
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    """Write ``data`` (``str`` as UTF-8) to ``path`` atomically; return the path.
-
-    The file's mode follows the umask; an ``OSError`` becomes an
-    :class:`OutputError` naming the file, and nothing is left behind.
-
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> atomic_write(folder / 'a.txt', 'hello\\n').read_text()
-    'hello\\n'
-    >>> sorted(p.name for p in folder.iterdir())
-    ['a.txt']
-    >>> atomic_write(folder / 'missing' / 'b.txt', b'')
-    Traceback (most recent call last):
-    ...
-    music21_melgen.errors.OutputError: .../missing/b.txt: cannot write: No such file or directory
-    >>> import shutil; shutil.rmtree(folder)
-    """
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-
-    def write(temporary: Path) -> None:
-        with open(temporary, "wb") as handle:
-            handle.write(payload)
-
-    return atomic_write_with(path, write)
-
-
-def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
-    """Call ``write(temporary)`` to fill a temporary file, then rename it over ``path``.
-
-    For writers that take a path (``safetensors.torch.save_file``,
-    ``figure.savefig``): the temporary is in ``path``'s folder, hidden, ends
-    with ``path``'s suffix (writers that pick a format by extension still
-    work) and already exists, created with the umask's mode. Returns ``path``.
-    An ``OSError`` (from ``write`` too) becomes an :class:`OutputError` naming
-    ``path``; any other exception from ``write`` passes through unchanged.
-    Either way the temporary is removed.
-
-    >>> import shutil, tempfile
-    >>> target = Path(tempfile.mkdtemp()) / 'b.json'
-    >>> atomic_write_with(target, lambda temporary: temporary.write_text('{}')).read_text()
-    '{}'
-    >>> shutil.rmtree(target.parent)
-    """
-    target = Path(path)
-    temporary: Path | None = None
-    try:
-        temporary = _create_temporary(target)
-        write(temporary)
-        _fsync(temporary)  # the data is on disk before the name points at it
-        os.replace(temporary, target)
-    except MelgenError:
-        _discard(temporary)
-        raise
-    except OSError as error:
-        _discard(temporary)
-        raise OutputError(f"{target}: cannot write: {error.strerror or error}") from None
-    except BaseException:
-        _discard(temporary)
-        raise
-    return target
-
-
-def _create_temporary(target: Path) -> Path:
-    """A new empty file beside ``target``, mode ``0o666`` less the umask (the kernel applies it)."""
-    for _ in range(100):
-        temporary = target.with_name(f".{target.stem}.tmp-{os.urandom(4).hex()}{target.suffix}")
-        try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-        except FileExistsError:
-            continue
-        os.close(descriptor)
-        return temporary
-    raise FileExistsError(f"no free temporary name beside {target}")
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)  # read-only suffices on Linux, and works on a 0444 file
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _discard(temporary: Path | None) -> None:
-    if temporary is not None:
-        try:
-            temporary.unlink()
-        except OSError:
-            pass
 
 
 # --- scores -----------------------------------------------------------------------------

@@ -3,8 +3,11 @@
 :class:`MelodyLSTM` is the PyTorch network (nanoGPT's layout: a small config
 dataclass, ``forward`` returning logits, loss and state); :class:`LstmMelodyModel`
 binds it to its :mod:`~music21_melgen.encoding` representation and implements
-the :class:`MelodyModel` protocol that generation, evaluation and checkpoints
-use. Input per step = embedding(previous event) ⊕ conditioning row; output =
+the :class:`~music21_melgen.network.MelodyModel` protocol that generation,
+evaluation and checkpoints use (sampling drives its numpy twin,
+:class:`~music21_melgen.network.LstmSteps`; this module never imports sampling).
+
+Input per step = embedding(previous event) ⊕ conditioning row; output =
 logits over the next event. The model knows nothing of music21.
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -21,15 +24,12 @@ from torch.nn import functional as F
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import ModelError
+from music21_melgen.network import LstmSteps
 from music21_melgen.timeline import ChordTimeline, MelodyNote
-
-if TYPE_CHECKING:
-    from music21_melgen.sampling import GeneratedMelody, SamplingControls
 
 __all__ = [
     "MelodyLSTMConfig",
     "MelodyLSTM",
-    "MelodyModel",
     "TorchMelodyModel",
     "LstmMelodyModel",
     "shifted_inputs",
@@ -157,26 +157,6 @@ def load_weights(network: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     network.load_state_dict({k: v.float() for k, v in tensors.items()})
 
 
-@runtime_checkable
-class MelodyModel(Protocol):
-    """What generation, evaluation and checkpoints need of a melody model.
-
-    ``log_likelihood`` is the mean log2-probability per grid step of a melody
-    over a timeline (≤ 0; its negation is the loss in bits per step).
-    """
-
-    name: str
-    config: dict
-    content_hash: str
-    representation: Representation
-
-    def generate(
-        self, timeline: ChordTimeline, controls: "SamplingControls", primer: Sequence[MelodyNote] = ()
-    ) -> "GeneratedMelody": ...
-
-    def log_likelihood(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float: ...
-
-
 class TorchMelodyModel:
     """What every trained model shares: its torch network, representation and checkpoint plumbing.
 
@@ -191,6 +171,7 @@ class TorchMelodyModel:
     kind: str
     network_class: type[nn.Module]
     config_class: type
+    temperature_scale: float = 1.0  # multiplies the user's temperature
 
     def __init__(
         self,
@@ -211,6 +192,7 @@ class TorchMelodyModel:
             "model": self.model_config(),
         }
         self.content_hash = content_hash
+        self._numpy_weights: dict[str, np.ndarray] | None = None  # float64 copies for sampling, built once
 
     def _check(self, network: nn.Module, representation: Any) -> None:
         """ModelError when ``network`` and ``representation`` do not belong together."""
@@ -248,10 +230,6 @@ class LstmMelodyModel(TorchMelodyModel):
     network_class = MelodyLSTM
     config_class = MelodyLSTMConfig
 
-    def __init__(self, network: MelodyLSTM, representation: Representation, **kwargs: Any) -> None:
-        super().__init__(network, representation, **kwargs)
-        self._numpy_weights: dict[str, np.ndarray] | None = None
-
     def _check(self, network: MelodyLSTM, representation: Representation) -> None:
         if network.config.vocab_size != representation.vocab_size:
             raise ModelError("the network's vocabulary does not match its representation")
@@ -279,19 +257,9 @@ class LstmMelodyModel(TorchMelodyModel):
             self._numpy_weights = weights
         return self._numpy_weights
 
-    def generate(
-        self,
-        timeline: ChordTimeline,
-        controls: "SamplingControls | None" = None,
-        primer: Sequence[MelodyNote] = (),
-    ) -> "GeneratedMelody":
-        """Sample a melody over ``timeline`` (see :func:`music21_melgen.sampling.generate_melody`).
-
-        No ``controls``: the checkpoint's recommended settings (``SamplingControls.for_model``).
-        """
-        from music21_melgen.sampling import SamplingControls, sample_lstm
-
-        return sample_lstm(self, timeline, controls if controls is not None else SamplingControls.for_model(self), primer)
+    def step_network(self) -> LstmSteps:
+        """The network as the sampler drives it (float64 numpy, weights cached)."""
+        return LstmSteps(self.numpy_weights())
 
     @torch.no_grad()
     def event_log_probs(self, events: np.ndarray, conditioning: np.ndarray) -> np.ndarray:

@@ -1,26 +1,29 @@
-"""Stateful, batched melody sampling with the controls a user can turn.
+"""The one sampling loop: a melody from any model kind, with the controls a user can turn.
 
-Generation walks the grid once (O(steps)), carrying the LSTM state, for all
-candidates at once. It does not call ``nn.LSTM`` step by step (each call costs
-hundreds of microseconds of overhead): the weights are taken out as float64
-numpy arrays and the cell is written by hand. The conditioning part of the
-first layer's input projection is computed a block of 256 steps per product
-(the harmony is known in advance) and the embedding part is a table (V × 4H),
-so a step costs ``gates = pre[t] + table[prev] + W_hh h`` plus the upper
-layers. Each candidate's recurrent product is its own matrix-vector product,
-so its arithmetic is bit for bit the same at any batch size.
+Generation walks the grid once, for all candidates at once. Three parties,
+each with one job:
 
-Per step, for every candidate, in this order: logits / temperature → softmax;
-forbidden events get zero (NOTEs outside ``pitch_range``; HOLD with no note
+* the **network** answers "logits for this step from this state"
+  (:class:`~music21_melgen.network.StepNetwork`; the default LSTM carries its
+  state, O(steps); MelGen's windowed network re-reads its window);
+* the **representation** supplies the per-step tables
+  (:class:`~music21_melgen.encoding.StepTables`: allowed events, chord tones,
+  hold and rest events, step boundaries) and turns events back into notes;
+* this module applies the **controls**, once, in one place.
+
+Per step, for every candidate, in this order: logits / (temperature × the
+model's temperature scale) → softmax; forbidden events get zero (what the
+representation forbids; notes outside ``pitch_range``; HOLD with no note
 sounding or past ``longest_note``, in quarter lengths or in :class:`Bars` of
-the meter where the note began; REST past ``longest_rest``); chord tones ×
+the meter where the note began; a rest past ``longest_rest``); chord tones ×
 ``chord_tone_weight``, the notes then scaled back to their share before it
 (the weight picks which note starts, not whether one does); HOLD ÷ the
-continuation-reduction factor; keep the nucleus (``top_p``); draw with the candidate's own random stream. Candidate
-``i`` draws from a numpy ``Generator`` seeded with ``(seed, i)``, so a
-candidate's melody does not depend on how many others run beside it. The
-best candidate is the one the raw model (temperature 1, no controls) finds
-likeliest.
+continuation-reduction factor; if nothing is left, any note the
+representation has; keep the nucleus (``top_p``); draw with the candidate's
+own random stream. Candidate ``i`` draws from a numpy ``Generator`` seeded
+with ``(seed, i)``, so a candidate's melody does not depend on how many
+others run beside it. The best candidate is the one the raw model
+(temperature 1, no controls) finds likeliest.
 
 Sampling (set-up and step loop) runs with numpy's BLAS held to one thread
 (``threadpoolctl``): the products are tiny, and more BLAS threads only spin
@@ -44,17 +47,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from music21_melgen.encoding import HOLD, REST
+from music21_melgen.encoding import StepTables
 from music21_melgen.errors import GenerationError
+from music21_melgen.network import MelodyModel, StepNetwork
 from music21_melgen.timeline import ChordTimeline, MeasureSpan, MelodyNote
-
-if TYPE_CHECKING:
-    from music21_melgen.model import LstmMelodyModel, MelodyModel
 
 __all__ = [
     "MODEL_DEFAULT",
@@ -65,10 +66,11 @@ __all__ = [
     "controls_to_json",
     "one_blas_thread",
     "GeneratedMelody",
+    "CONTROLS",
     "generate_melody",
-    "sample_lstm",
-    "sample_lstm_candidates",
-    "HandLstm",
+    "sample_candidates",
+    "sample_events",
+    "SampledEvents",
     "reweight_notes",
 ]
 
@@ -244,8 +246,11 @@ class SamplingControls:
         return cls(**settings)
 
 
-# Controls a checkpoint may recommend (all but the seed).
-RECOMMENDABLE = tuple(f.name for f in fields(SamplingControls) if f.name != "seed")
+# The one list of sampling controls: every field of SamplingControls but the random
+# seed. A checkpoint may recommend each; the engine, the accessor, batch and the CLI
+# take each by this name.
+CONTROLS = tuple(f.name for f in fields(SamplingControls) if f.name != "seed")
+RECOMMENDABLE = CONTROLS  # the controls a checkpoint may recommend
 
 
 def controls_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -325,19 +330,35 @@ class GeneratedMelody:
 
 
 def generate_melody(
-    model: "MelodyModel",
+    model: MelodyModel,
     timeline: ChordTimeline,
     controls: SamplingControls | None = None,
     primer: Sequence[MelodyNote] = (),
 ) -> GeneratedMelody:
-    """Write a melody over ``timeline`` with any melody model (``default``, ``seed``, a checkpoint).
+    """Write a melody over ``timeline`` with any melody model (``default``, ``melgen2019``, a checkpoint).
 
     ``controls``: how to sample; None = the model's recommended settings
-    (:meth:`SamplingControls.for_model`).
+    (:meth:`SamplingControls.for_model`). Of ``controls.candidates`` melodies
+    the one the raw model finds likeliest is kept (ties: the lowest index).
 
     ``primer``: melody notes at the start of the timeline that the generated
     line continues (fed through the model as they are, then sampling goes on
     after the primer's last note ends).
+    """
+    candidates = sample_candidates(model, timeline, controls, primer)
+    return max(candidates, key=lambda melody: melody.log_likelihood)
+
+
+def sample_candidates(
+    model: MelodyModel,
+    timeline: ChordTimeline,
+    controls: SamplingControls | None = None,
+    primer: Sequence[MelodyNote] = (),
+) -> list[GeneratedMelody]:
+    """Every candidate of one batch, in candidate order (see :func:`generate_melody`).
+
+    Runs wholly on one BLAS thread: a product run on two threads just before
+    the loop would leave OpenBLAS's helper thread spinning through it.
     """
     if not isinstance(timeline, ChordTimeline):
         raise GenerationError(f"timeline must be a ChordTimeline, got {type(timeline).__name__}")
@@ -348,213 +369,127 @@ def generate_melody(
     primer = tuple(primer)
     if not all(isinstance(note, MelodyNote) for note in primer):
         raise GenerationError("primer must be a sequence of MelodyNote")
-    return model.generate(timeline, controls, primer)
+    with one_blas_thread():
+        return _sample(model, timeline, controls, primer)
 
 
-def _rows_times(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``rows @ matrix.T`` one row at a time ([B, in] → [B, out]).
-
-    Each row is its own matrix-vector product, so a row's result is bit for
-    bit the same whatever the batch size (a matrix-matrix product may sum in
-    another order when more rows come along), and OpenBLAS's small float64
-    matrix-matrix product is no faster here than B matrix-vector products.
-    """
-    if len(rows) == 1:
-        return (matrix @ rows[0])[None]
-    return (matrix @ rows[:, :, None])[:, :, 0]
-
-
-class _Projection:
-    """``conditioning @ w_cond_t`` computed a block of steps at a time, as indexed.
-
-    One product per block instead of one per step, without holding [T, 4H]
-    float64 for a whole long score at once.
-    """
-
-    BLOCK = 256  # steps per block
-
-    def __init__(self, conditioning: np.ndarray, w_cond_t: np.ndarray) -> None:
-        self.conditioning = conditioning
-        self.w_cond_t = w_cond_t
-        self.first = -self.BLOCK
-        self.block = np.zeros((0, w_cond_t.shape[1]))
-
-    def __getitem__(self, step: int) -> np.ndarray:
-        if not self.first <= step < self.first + self.BLOCK:
-            self.first = step - step % self.BLOCK
-            rows = self.conditioning[self.first : self.first + self.BLOCK]
-            self.block = rows.astype(np.float64) @ self.w_cond_t
-        return self.block[step - self.first]
-
-
-class HandLstm:
-    """The LSTM cell stack in float64 numpy, stepped one grid step at a time.
-
-    Built from :meth:`LstmMelodyModel.numpy_weights`; :meth:`start` takes the
-    conditioning of the whole timeline and precomputes the first layer's
-    input projection.
-    """
-
-    def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        self.embedding = weights["embedding"]
-        self.layers = sum(1 for key in weights if key.startswith("w_hh"))
-        self.hidden = weights["w_hh0"].shape[1]
-        width = self.embedding.shape[1]
-        w_ih0 = weights["w_ih0"]
-        self.table = self.embedding @ w_ih0[:, :width].T + weights["b0"]  # [V, 4H]
-        self.w_cond_t = np.ascontiguousarray(w_ih0[:, width:].T)  # [C, 4H]
-        self.w_hh = [np.ascontiguousarray(weights[f"w_hh{l}"]) for l in range(self.layers)]  # [4H, H]
-        self.w_ih = [np.ascontiguousarray(weights[f"w_ih{l}"]) for l in range(self.layers)]  # [4H, in]
-        self.bias = [weights[f"b{l}"] for l in range(self.layers)]  # [4H]
-        self.head_w = np.ascontiguousarray(weights["head_w"])  # [V, H]
-        self.head_b = weights["head_b"]  # [V]
-        h = self.hidden
-        # tanh(x / 2) gives the sigmoid gates (i, f, o) as 0.5 + 0.5 tanh(x / 2), in one call.
-        self.gate_scale = np.concatenate([np.full(2 * h, 0.5), np.ones(h), np.full(h, 0.5)])
-
-    def start(self, conditioning: np.ndarray, batch: int) -> "_Projection":
-        """Zero the state for ``batch`` rows; return the conditioning projection, ``pre[t]`` = [4H]."""
-        self.h = [np.zeros((batch, self.hidden)) for _ in range(self.layers)]
-        self.c = [np.zeros((batch, self.hidden)) for _ in range(self.layers)]
-        return _Projection(conditioning, self.w_cond_t)
-
-    def step(self, pre_t: np.ndarray, prev: np.ndarray) -> np.ndarray:
-        """Advance one step from the previous events ``prev`` [B]; return logits [B, V]."""
-        size = self.hidden
-        x = prev
-        for layer in range(self.layers):
-            if layer == 0:
-                gates = pre_t + self.table[prev]  # input projection: precomputed + table
-            else:
-                gates = self.bias[layer] + _rows_times(self.w_ih[layer], x)
-            gates += _rows_times(self.w_hh[layer], self.h[layer])
-            t = np.tanh(gates * self.gate_scale)
-            sig = 0.5 + 0.5 * t  # sigmoid of the input, forget and output gates (where used)
-            c = sig[:, size : 2 * size] * self.c[layer] + sig[:, :size] * t[:, 2 * size : 3 * size]
-            x = sig[:, 3 * size :] * np.tanh(c)
-            self.c[layer] = c
-            self.h[layer] = x
-        return _rows_times(self.head_w, x) + self.head_b
-
-
-def _primer_events(model: "LstmMelodyModel", encoded, primer: Sequence[MelodyNote]) -> tuple[np.ndarray, int]:
+def _primer_events(representation: Any, tables: StepTables, primer: Sequence[MelodyNote]) -> tuple[np.ndarray, int]:
     """Primer events on the grid and the step where generation starts."""
-    grid = encoded.grid
     if not primer:
         return np.zeros(0, dtype=np.int64), 0
-    end_offset = grid.offset(grid.length)
+    total = tables.length
+    begin, end = tables.grid.offset(0), tables.grid.offset(total)
     for note in primer:
-        if note.offset < grid.origin or note.end > end_offset or note.length <= 0:
+        if note.offset < begin or note.end > end or note.length <= 0:
             raise GenerationError(
-                f"primer note at {note.offset} (length {note.length}) lies outside the timeline "
-                f"({grid.origin} .. {end_offset})"
+                f"primer note at {note.offset} (length {note.length}) lies outside the timeline ({begin} .. {end})"
             )
-    events = model.representation.encode_melody(encoded, primer)
-    start = min(max(grid.step_of(max(note.end for note in primer)), 1), grid.length)
-    if start >= grid.length:
+    events = representation.melody_events(tables, primer)
+    start = min(max(tables.grid.step_of(max(note.end for note in primer)), 1), total)
+    if start >= total:
         raise GenerationError("the primer fills the whole timeline: nothing is left to generate")
     return events[:start], start
 
 
-def sample_lstm(
-    model: "LstmMelodyModel",
-    timeline: ChordTimeline,
-    controls: SamplingControls,
-    primer: Sequence[MelodyNote] = (),
-) -> GeneratedMelody:
-    """Sample ``controls.candidates`` melodies in one batch and keep the likeliest."""
-    candidates = sample_lstm_candidates(model, timeline, controls, primer)
-    return max(candidates, key=lambda melody: melody.log_likelihood)  # ties: the lowest index
-
-
-def sample_lstm_candidates(
-    model: "LstmMelodyModel",
-    timeline: ChordTimeline,
-    controls: SamplingControls,
-    primer: Sequence[MelodyNote] = (),
-) -> list[GeneratedMelody]:
-    """Every candidate of one batch, in candidate order (see :func:`sample_lstm`).
-
-    Runs wholly on one BLAS thread: a product run on two threads just before
-    the loop would leave OpenBLAS's helper thread spinning through it.
-    """
-    with one_blas_thread():
-        return _sample_lstm_candidates(model, timeline, controls, primer)
-
-
-def _sample_lstm_candidates(
-    model: "LstmMelodyModel",
-    timeline: ChordTimeline,
-    controls: SamplingControls,
-    primer: Sequence[MelodyNote],
-) -> list[GeneratedMelody]:
-    representation = model.representation
-    encoded = representation.encode_timeline(timeline)
-    grid = encoded.grid
-    total = grid.length
-    forced, start = _primer_events(model, encoded, primer)
-    batch = controls.candidates
-
-    # What each step allows, for every event: pitch range, chord tones.
-    is_note = encoded.event_midi >= 0
+def _allowed(tables: StepTables, controls: SamplingControls, start: int, timeline: ChordTimeline) -> np.ndarray:
+    """The representation's allowed events, less the notes outside the pitch range [T, V]."""
     low, high = controls.pitch_range
-    allowed = ~is_note | ((encoded.event_midi >= low) & (encoded.event_midi <= high))  # [T, V]
-    empty = np.flatnonzero(~(allowed & is_note)[start:].any(axis=1))
+    if high - low < tables.min_range:
+        raise GenerationError(
+            f"this model places its notes by octaves and needs a pitch range of at least "
+            f"{tables.min_range + 1} semitones, got {low}..{high}"
+        )
+    if tables.range_midi is None:
+        return tables.allowed
+    midi = tables.range_midi
+    allowed = tables.allowed & (~tables.is_note[None, :] | ((midi >= low) & (midi <= high)))
+    empty = np.flatnonzero(~(allowed & tables.is_note[None, :])[start:].any(axis=1))
     if len(empty):
         step = start + int(empty[0])
-        measure = timeline.measures[max(int(grid.measure_index[step]), 0)].number
-        sounding = encoded.event_midi[step][is_note[step]]
+        measure = timeline.measures[int(tables.measure_of_step[step])].number
+        sounding = midi[step][tables.is_note & (midi[step] >= 0)]
         raise GenerationError(
             f"measure {measure}: pitch range {low}..{high} leaves no note the model can sing "
             f"(its notes here lie in MIDI {sounding.min()}..{sounding.max()})"
         )
-    weight = np.where(encoded.chord_tone, float(controls.chord_tone_weight), 1.0) * allowed  # [T, V]
-    longest = None  # steps a note begun at each step may last [T]
-    if controls.longest_note is not None:
-        limit = controls.longest_note
-        if isinstance(limit, Bars):
-            bars = {m: limit.quarters(measure) for m, measure in enumerate(timeline.measures)}
-            quarters = [bars[max(int(m), 0)] for m in grid.measure_index]
-        else:
-            quarters = [limit] * total
-        longest = np.array([math.floor(q * grid.steps_per_quarter) for q in quarters], dtype=np.int64)
-        if total and longest.min() < 1:
-            raise GenerationError(
-                f"longest_note {limit} is shorter than one grid step (1/{grid.steps_per_quarter} quarter)"
-            )
-    longest_rest = None
-    if controls.longest_rest is not None:
-        longest_rest = math.floor(controls.longest_rest * grid.steps_per_quarter)
-        if longest_rest < 1:
-            raise GenerationError(
-                f"longest_rest {controls.longest_rest} is shorter than one grid step "
-                f"(1/{grid.steps_per_quarter} quarter)"
-            )
-    reduction_start, growth = controls.continuation_reduction or (1.0, 1.0)
-    inverse_temperature = 1.0 / float(controls.temperature)
-    top_p = float(controls.top_p)
+    return allowed
 
-    # One uniform per generated step from each candidate's own stream.
+
+def _longest_note(tables: StepTables, controls: SamplingControls, timeline: ChordTimeline) -> np.ndarray:
+    """Quarter lengths a note begun at each step may last (``inf``: no limit), float [T]."""
+    limit = controls.longest_note
+    if limit is None:
+        return np.full(tables.length, math.inf)
+    if isinstance(limit, Bars):
+        bars = np.array([float(limit.quarters(measure)) for measure in timeline.measures])
+        longest = bars[tables.measure_of_step]
+    else:
+        longest = np.full(tables.length, float(limit))
+    shortest_step = float(np.diff(tables.boundaries).min()) if tables.length else 0.0
+    if tables.length and longest.min() < shortest_step - 1e-9:
+        raise GenerationError(f"longest_note {limit} is shorter than one grid step ({shortest_step:g} quarter)")
+    return longest
+
+
+@dataclass(frozen=True)
+class SampledEvents:
+    """The events the loop drew, before they become notes (tests and diagnostics read them)."""
+
+    tables: StepTables  # the representation's tables of the timeline
+    events: np.ndarray  # int64 [B, T], one event per step for each candidate (primer included)
+    log_likelihood: np.ndarray  # float64 [B], mean log2-probability per generated step, raw model
+    start: int  # first generated step (the primer fills the steps before)
+
+
+def sample_events(
+    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: Sequence[MelodyNote] = ()
+) -> SampledEvents:
+    """The one loop's events for every candidate, on one BLAS thread (see :func:`sample_candidates`)."""
+    with one_blas_thread():
+        return _sample_events(model, timeline, controls, tuple(primer))
+
+
+def _sample(
+    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: tuple[MelodyNote, ...]
+) -> list[GeneratedMelody]:
+    sampled = _sample_events(model, timeline, controls, primer)
+    representation, tables = model.representation, sampled.tables
+    melodies = []
+    for i, events in enumerate(sampled.events):
+        notes = representation.decode_on_grid(events, tables.grid)
+        notes = representation.finish(notes, tables, sampled.start, primer, controls.pitch_range)
+        melodies.append(GeneratedMelody(notes, float(sampled.log_likelihood[i]), i))
+    return melodies
+
+
+def _sample_events(
+    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: tuple[MelodyNote, ...]
+) -> SampledEvents:
+    representation = model.representation
+    tables = representation.step_tables(timeline)
+    total = tables.length
+    forced, start = _primer_events(representation, tables, primer)
+    batch = controls.candidates
+    allowed = _allowed(tables, controls, start, timeline)
+    weight = np.where(tables.chord_tone, float(controls.chord_tone_weight), 1.0) * allowed  # [T, V]
+    longest = _longest_note(tables, controls, timeline)
+    longest_rest = math.inf if controls.longest_rest is None else float(controls.longest_rest)
+    if tables.rest is not None and total and longest_rest < float(np.diff(tables.boundaries).min()) - 1e-9:
+        raise GenerationError(f"longest_rest {controls.longest_rest} is shorter than one grid step")
+    inverse_temperature = 1.0 / (float(model.temperature_scale) * float(controls.temperature))
+    # One uniform per step from each candidate's own stream: a candidate's melody
+    # does not depend on how many others run beside it.
     uniforms = np.stack(
         [np.random.default_rng(np.random.SeedSequence([controls.seed, i])).random(total) for i in range(batch)]
     )
-    cell = HandLstm(model.numpy_weights())
-    pre = cell.start(encoded.conditioning, batch)
-    events = np.zeros((batch, total), dtype=np.int64)
-    log_likelihood = np.zeros(batch)
-    _sample_steps(
-        cell.step, pre, total, start, forced, weight, uniforms, longest, longest_rest,
-        (reduction_start, growth), inverse_temperature, top_p, events, log_likelihood,
+    network = model.step_network()
+    network.start(tables, batch)
+    events, log_likelihood = _sample_steps(
+        network, tables, start, forced, weight, uniforms, longest, longest_rest,
+        controls.continuation_reduction or (1.0, 1.0), inverse_temperature, float(controls.top_p),
     )
     steps = max(total - start, 1)
-    return [
-        GeneratedMelody(
-            notes=representation.decode_on_grid(events[i], grid),
-            log_likelihood=float(log_likelihood[i] / steps / math.log(2)),
-            candidate=i,
-        )
-        for i in range(batch)
-    ]
+    return SampledEvents(tables, events, log_likelihood / steps / math.log(2), start)
 
 
 def reweight_notes(p: np.ndarray, weight: np.ndarray, notes: slice | np.ndarray = slice(2, None)) -> np.ndarray:
@@ -579,50 +514,55 @@ def reweight_notes(p: np.ndarray, weight: np.ndarray, notes: slice | np.ndarray 
 
 
 def _sample_steps(
-    step: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    pre: "_Projection",
-    total: int,
+    network: StepNetwork,
+    tables: StepTables,
     start: int,
     forced: np.ndarray,
     weight: np.ndarray,
     uniforms: np.ndarray,
-    longest: np.ndarray | None,
-    longest_rest: int | None,
+    longest: np.ndarray,
+    longest_rest: float,
     reduction: tuple[float, float],
     inverse_temperature: float,
     top_p: float,
-    events: np.ndarray,
-    log_likelihood: np.ndarray,
-) -> None:
-    """The sampling loop; fills ``events`` [B, T] and ``log_likelihood`` [B] (nats) in place.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sampling loop, for every model kind: events [B, T] and log-likelihoods [B] (nats).
 
-    ``longest`` [T]: steps a note begun at each step may sound (None: no limit).
-    ``weight`` [T, V]: the allowed-event mask times the chord-tone weight
-    (applied by :func:`reweight_notes`).
+    Steps before ``start`` are teacher-forced to ``forced``; ``weight`` [T, V]
+    is the allowed-event mask times the chord-tone weight; ``longest`` [T]
+    the quarters a note begun at each step may last.
     """
-    batch, vocab = uniforms.shape[0], weight.shape[1]
+    batch, total = uniforms.shape
+    vocab = weight.shape[1]
+    hold, rest, is_note, ends = tables.hold, tables.rest, tables.is_note, tables.boundaries
     reduction_start, growth = reduction
     rows = np.arange(batch)
-    prev = np.full(batch, REST, dtype=np.int64)
+    events = np.zeros((batch, total), dtype=np.int64)
+    log_likelihood = np.zeros(batch)
+    previous = np.full(batch, tables.start_event, dtype=np.int64)
+    sounding = np.zeros(batch, dtype=bool)  # a note sounds (begun, not ended by a rest)
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
     rest_onset = np.zeros(batch, dtype=np.int64)  # step where the current rest began
     factor = np.full(batch, float(reduction_start))
     for t in range(total):
-        logits = step(pre[t], prev)  # [B, V]
         if t < start:
+            network.feed(t, previous)
             event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer
         else:
+            logits = network.step(t, previous)  # [B, V]
             # Raw model probabilities (unnormalised); their log ranks the candidates.
             raw = np.exp(logits - logits.max(axis=1, keepdims=True))
             total_raw = raw.sum(axis=1)
             # Tempered, masked and weighted; HOLD only while a note sounds, divided by the factor.
-            p = reweight_notes(raw if inverse_temperature == 1.0 else raw**inverse_temperature, weight[t])
-            sounding = prev != REST
-            if longest is not None:
-                sounding &= (t - onset) < longest[onset]
-            p[:, HOLD] *= sounding / factor
-            if longest_rest is not None:
-                p[:, REST] *= (prev != REST) | ((t - rest_onset) < longest_rest)
+            tempered = raw if inverse_temperature == 1.0 else raw**inverse_temperature
+            p = reweight_notes(tempered, weight[t], is_note)
+            can_hold = sounding & (ends[t + 1] - ends[onset] <= longest[onset] + 1e-9)
+            p[:, hold] *= can_hold / factor
+            if rest is not None:
+                p[:, rest] *= (previous != rest) | (ends[t + 1] - ends[rest_onset] <= longest_rest + 1e-9)
+            empty = ~(p.sum(axis=1) > 0)
+            if empty.any():  # the rules left nothing: any note the representation has
+                p[empty] = tempered[empty] * is_note
             cdf = np.cumsum(p, axis=1)
             if top_p < 1.0:
                 # Nucleus: keep the likeliest events until top_p of the mass is covered.
@@ -634,8 +574,14 @@ def _sample_steps(
             # Inverse-CDF draw with this step's uniform from each candidate's stream.
             event = np.minimum((cdf < uniforms[:, t, None] * cdf[:, -1:]).sum(axis=1), vocab - 1)
             log_likelihood += np.log(raw[rows, event] / total_raw)
-        onset = np.where(event >= 2, t, onset)
-        rest_onset = np.where((event == REST) & (prev != REST), t, rest_onset)
-        factor = np.where(event == HOLD, factor * growth, reduction_start)
+        new_note = is_note[event]
+        onset = np.where(new_note, t, onset)
+        if rest is not None:
+            rest_onset = np.where((event == rest) & (previous != rest), t, rest_onset)
+            sounding = np.where(event == rest, False, sounding | new_note)
+        else:
+            sounding |= new_note
+        factor = np.where(event == hold, factor * growth, reduction_start)
         events[:, t] = event
-        prev = event
+        previous = event
+    return events, log_likelihood

@@ -68,7 +68,7 @@ def edit_config(folder: Path, change) -> None:
         (lambda f: edit_config(f, lambda c: c.update(format="other")), "not a music21-melgen checkpoint"),
         (lambda f: edit_config(f, lambda c: c.update(format_version=2)), "format version 2"),
         (lambda f: edit_config(f, lambda c: c.update(kind="transformer")), "unknown model kind 'transformer'"),
-        (lambda f: edit_config(f, lambda c: c["representation"].update(name="abc")), "unknown representation 'abc'"),
+        (lambda f: edit_config(f, lambda c: c["representation"].update(name="abc")), "representation 'abc' does not belong to this model kind"),
         (lambda f: edit_config(f, lambda c: c["representation"].update(version=7)), "version 7"),
         (lambda f: edit_config(f, lambda c: c["representation"]["vocabulary"].pop()), "vocabulary does not match"),
         (lambda f: edit_config(f, lambda c: c["model"].update(hidden_size=32)), "shapes do not match"),
@@ -105,9 +105,15 @@ def test_tensor_names_checked(saved):
 def test_missing_folder_and_bundled_names(tmp_path):
     with pytest.raises(CheckpointError, match="no such checkpoint folder"):
         load_model(tmp_path / "nothing")
-    if not (MODELS_DIR / "seed" / "config.json").exists():
-        with pytest.raises(CheckpointError, match="bundled model 'seed' is not installed"):
-            load_model("seed")
+    if not (MODELS_DIR / "melgen2019" / "config.json").exists():
+        with pytest.raises(CheckpointError, match="bundled model 'melgen2019' is not installed"):
+            load_model("melgen2019")
+    with pytest.raises(CheckpointError, match="unknown model 'defalt'.*default, melgen2019"):
+        load_model("defalt")
+    with pytest.raises(CheckpointError, match="got int"):
+        load_model(123)
+    with pytest.warns(DeprecationWarning, match="now called 'melgen2019'"):
+        assert load_model("seed").name == "melgen2019"
 
 
 def test_loading_never_unpickles(saved, monkeypatch):

@@ -146,7 +146,7 @@ def test_config_round_trips_through_json():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"name": "nope"}, "unknown representation"),
+        ({"name": "nope"}, "'nope' does not belong to this model kind"),
         ({"version": 99}, "version 99"),
         ({"vocabulary": ["REST"]}, "vocabulary does not match"),
         ({"config": {"steps_per_quarter": 4, "colour": 1}}, "unknown grid settings"),

@@ -12,7 +12,7 @@ import torch
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import ModelError
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig, shifted_inputs
-from music21_melgen.sampling import HandLstm
+from music21_melgen.network import LstmSteps
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
 
@@ -74,10 +74,10 @@ def test_hand_cell_matches_torch():
     events, cond = rep.encode(timeline, [MelodyNote(F(0), F(1), 60), MelodyNote(F(2), F(1), 64)])
     with torch.no_grad():
         logits, _, _ = model.network(torch.from_numpy(shifted_inputs(events))[None], torch.from_numpy(cond)[None])
-    cell = HandLstm(model.numpy_weights())
-    pre = cell.start(cond, 1)
+    cell = model.step_network()
+    cell.start(rep.step_tables(timeline), 1)
     prev = shifted_inputs(events)
-    hand = np.stack([cell.step(pre[t], prev[t : t + 1])[0] for t in range(len(events))])
+    hand = np.stack([cell.step(t, prev[t : t + 1])[0] for t in range(len(events))])
     assert np.allclose(hand, logits[0].double().numpy(), atol=1e-5)
 
 

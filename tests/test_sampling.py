@@ -16,7 +16,7 @@ from music21_melgen.sampling import (
     SamplingControls,
     generate_melody,
     reweight_notes,
-    sample_lstm_candidates,
+    sample_candidates,
 )
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
@@ -50,8 +50,8 @@ def test_same_seed_same_melody_different_seed_different(model):
 
 
 def test_candidate_zero_independent_of_candidate_count(model):
-    alone = sample_lstm_candidates(model, timeline(), SamplingControls(seed=3))
-    batch = sample_lstm_candidates(model, timeline(), SamplingControls(seed=3, candidates=4))
+    alone = sample_candidates(model, timeline(), SamplingControls(seed=3))
+    batch = sample_candidates(model, timeline(), SamplingControls(seed=3, candidates=4))
     assert len(alone) == 1 and len(batch) == 4
     assert batch[0] == alone[0]  # bit for bit, log-likelihood included
     assert len({c.notes for c in batch}) == 4
@@ -60,7 +60,7 @@ def test_candidate_zero_independent_of_candidate_count(model):
 
 
 def test_best_of_n_keeps_the_likeliest(model):
-    results = [model.generate(timeline(), SamplingControls(seed=9, candidates=n)) for n in (1, 3, 6)]
+    results = [generate_melody(model, timeline(), SamplingControls(seed=9, candidates=n)) for n in (1, 3, 6)]
     assert results[0].log_likelihood <= results[1].log_likelihood <= results[2].log_likelihood
     best = results[2]
     assert best.log_likelihood == pytest.approx(model.log_likelihood(timeline(), best.notes), abs=1e-6)

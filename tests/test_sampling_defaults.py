@@ -109,8 +109,7 @@ def test_generate_file_and_the_cli_use_the_recommendation(half: Path, used: list
 def test_model_generate_without_controls_uses_the_recommendation(half: Path) -> None:
     model = load_checkpoint(half)
     tl = timeline()
-    assert model.generate(tl) == model.generate(tl, SamplingControls.for_model(model))
-    assert model.generate(tl) == generate_melody(model, tl)
+    assert generate_melody(model, tl) == generate_melody(model, tl, SamplingControls.for_model(model))
 
 
 def test_cli_help_shows_the_bundled_recommendations(capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,12 +119,12 @@ def test_cli_help_shows_the_bundled_recommendations(capsys: pytest.CaptureFixtur
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "the model's own; bundled models: default" in text
-        assert f"default {weight}, seed 1.0" in text  # --chord-tone-weight
-        assert "default off, seed 1.3,1.4" in text  # --continuation-reduction
+        assert f"default {weight}, melgen2019 1.0" in text  # --chord-tone-weight
+        assert "default off, melgen2019 1.3,1.4" in text  # --continuation-reduction
 
 
 def test_bundled_recommendations() -> None:
-    default, seed = recommended_sampling("default"), recommended_sampling("seed")
+    default, seed = recommended_sampling("default"), recommended_sampling("melgen2019")
     assert default["top_p"] == 1.0 and default["continuation_reduction"] is None
     assert default["longest_note"] == Bars(1)
     assert seed["continuation_reduction"] == (1.3, 1.4) and seed["top_p"] == 1.0
@@ -192,7 +191,7 @@ def test_longest_note_of_one_bar_follows_the_meter(half: Path, meter: str, bar: 
 def test_seed_model_honours_bars() -> None:
     from music21_melgen.checkpoint import load_model
 
-    seed = load_model("seed")
+    seed = load_model("melgen2019")
     tl = timeline("3/4", F(3), bars=6)
     free = generate_melody(seed, tl, SamplingControls(seed=1, continuation_reduction=None))
     capped = generate_melody(seed, tl, SamplingControls(seed=1, continuation_reduction=None, longest_note=Bars(1)))
@@ -219,30 +218,30 @@ def test_sampling_runs_on_one_blas_thread(half: Path, monkeypatch: pytest.Monkey
     from threadpoolctl import threadpool_info
 
     from music21_melgen.checkpoint import load_model
-    from music21_melgen.sampling import HandLstm
-    from music21_melgen.seed_model import WindowCell
+    from music21_melgen.network import LstmSteps
+    from music21_melgen.network import WindowSteps
 
     threads: list[int] = []
 
     def blas_threads() -> None:
         threads.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
 
-    step, logits = HandLstm.step, WindowCell.logits
-    monkeypatch.setattr(HandLstm, "step", lambda self, *a: (blas_threads(), step(self, *a))[1])
-    monkeypatch.setattr(WindowCell, "logits", lambda self, *a: (blas_threads(), logits(self, *a))[1])
+    step, logits = LstmSteps.step, WindowSteps.logits
+    monkeypatch.setattr(LstmSteps, "step", lambda self, *a: (blas_threads(), step(self, *a))[1])
+    monkeypatch.setattr(WindowSteps, "logits", lambda self, *a: (blas_threads(), logits(self, *a))[1])
     tl = timeline(bars=1)
     first = generate_melody(load_checkpoint(half), tl, SamplingControls(seed=2))
-    generate_melody(load_model("seed"), tl, SamplingControls(seed=2))
+    generate_melody(load_model("melgen2019"), tl, SamplingControls(seed=2))
     assert threads and set(threads) == {1}
-    monkeypatch.setattr(HandLstm, "step", step)
+    monkeypatch.setattr(LstmSteps, "step", step)
     assert generate_melody(load_checkpoint(half), tl, SamplingControls(seed=2)) == first
 
 
-@pytest.mark.parametrize("name", ["default", "seed"])
+@pytest.mark.parametrize("name", ["default", "melgen2019"])
 def test_bundled_model_recommends_what_its_preset_writes(name: str) -> None:
     # A bundled model is rebuilt by training its preset; its config must say what a rebuild says.
     from music21_melgen.checkpoint import MODELS_DIR
-    from music21_melgen.training.presets import DEFAULT_SAMPLING, SEED_SAMPLING
+    from music21_melgen.training.presets import DEFAULT_SAMPLING, MELGEN2019_SAMPLING
 
     config = json.loads((Path(MODELS_DIR) / name / "config.json").read_text())
-    assert config["sampling"] == {"default": DEFAULT_SAMPLING, "seed": SEED_SAMPLING}[name]
+    assert config["sampling"] == {"default": DEFAULT_SAMPLING, "melgen2019": MELGEN2019_SAMPLING}[name]

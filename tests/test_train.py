@@ -45,8 +45,8 @@ def test_presets_validated():
     assert get_preset("default") is PRESETS["default"]
     with pytest.raises(ModelError, match="hidden_size must be a positive integer"):
         TrainingPreset(name="bad", hidden_size=0)
-    with pytest.raises(ModelError, match="unknown representation"):
-        TrainingPreset(name="bad", representation="midi")
+    with pytest.raises(ModelError, match="unknown model kind 'midi'"):
+        TrainingPreset(name="bad", kind="midi")
     with pytest.raises(ModelError, match="min_learning_rate exceeds"):
         TrainingPreset(name="bad", learning_rate=1e-4, min_learning_rate=1e-3)
 

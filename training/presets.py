@@ -1,21 +1,21 @@
 """Named training presets: a model size, a representation and how to train it.
 
 A preset is a frozen, validated :class:`TrainingPreset`; ``melgen train
---preset NAME`` looks it up in :data:`PRESETS`. Its ``trainer`` names the
-training loop in ``music21_melgen.training.train.TRAINERS`` (``"lstm"``: whole songs with
-truncated back-propagation). Presets:
+--preset NAME`` looks it up in :data:`PRESETS`. Its ``kind`` names the model
+kind it builds (:data:`music21_melgen.kinds.KINDS`), which gives the
+representation and the training loop. Presets:
 
-* ``default`` — the bundled model: the best found within a 15-minute budget
-  on a 2-core CPU (see the model card in the README);
-* ``tiny`` — a few-second model for tests and smoke runs;
-* ``seed`` — the MelGen reproduction; its entry and trainer are added by the
-  seed preset's own modules.
+* ``default`` (kind ``lstm``) — the bundled model: the best found within a
+  15-minute budget on a 2-core CPU (see the model card in the README);
+* ``tiny`` (kind ``lstm``) — a few-second model for tests and smoke runs;
+* ``melgen2019`` (kind ``melgen_window``) — the 2019 MelGen reproduced (the
+  old name ``seed`` still works, with a DeprecationWarning).
 
 >>> PRESETS["default"].hidden_size
 256
 >>> get_preset("nope")
 Traceback (most recent call last):
-music21_melgen.errors.ModelError: unknown preset 'nope' (known: default, seed, tiny)
+music21_melgen.errors.ModelError: unknown preset 'nope' (known: default, melgen2019, tiny)
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from music21_melgen.encoding import REPRESENTATIONS, GridConfig
-from music21_melgen.errors import GenerationError, ModelError
-from music21_melgen.sampling import controls_from_json
-from music21_melgen.seed_representation import SeedTokenConfig  # also registers 'melgen_tokens'
+import warnings
 
-__all__ = ["TrainingPreset", "PRESETS", "DEFAULT_SAMPLING", "SEED_SAMPLING", "get_preset"]
+from music21_melgen.encoding import GridConfig
+from music21_melgen.errors import GenerationError, ModelError
+from music21_melgen.kinds import KINDS, kind_of
+from music21_melgen.melgen2019_encoding import MelgenTokenConfig
+from music21_melgen.sampling import controls_from_json
+
+__all__ = ["TrainingPreset", "PRESETS", "DEFAULT_SAMPLING", "MELGEN2019_SAMPLING", "get_preset"]
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,8 @@ class TrainingPreset:
     """Everything a training run needs besides the data; checked on construction."""
 
     name: str  # the preset's name, stored in the checkpoint
-    trainer: str = "lstm"  # training loop, a key of music21_melgen.training.train.TRAINERS
-    representation: str = "chord_grid"  # a key of music21_melgen.encoding.REPRESENTATIONS
-    grid: GridConfig = field(default_factory=GridConfig)  # the representation's settings
+    kind: str = "lstm"  # the model kind it builds, a key of music21_melgen.kinds.KINDS (trainer, representation)
+    grid: Any = field(default_factory=GridConfig)  # the kind's representation settings
     embedding_size: int = 32  # width of the previous-event embedding
     hidden_size: int = 256  # LSTM units per layer
     num_layers: int = 1  # stacked LSTM layers
@@ -72,9 +74,11 @@ class TrainingPreset:
             controls_from_json(self.sampling)
         except GenerationError as error:
             raise ModelError(f"preset {self.name!r}: {error}") from None
-        if self.representation not in REPRESENTATIONS:
-            raise ModelError(f"preset {self.name!r}: unknown representation {self.representation!r}")
-        config_class = REPRESENTATIONS[self.representation].config_class
+        try:
+            kind = kind_of(self.kind)
+        except ModelError as error:
+            raise ModelError(f"preset {self.name!r}: {error}") from None
+        config_class = kind.representation.config_class
         if not isinstance(self.grid, config_class):
             raise ModelError(f"preset {self.name!r}: grid must be a {config_class.__name__}")
         positive_ints = (
@@ -103,8 +107,6 @@ class TrainingPreset:
         return asdict(self)
 
 
-# Presets by name. The seed preset's modules add "seed" here (and its trainer
-# to training.train.TRAINERS).
 # The default model's sampling, chosen on the validation split over five
 # sampling seeds (README, evaluation): top-p and continuation reduction off
 # (both cut the notes the model wants); temperature 1.01, which gives back some
@@ -122,9 +124,9 @@ DEFAULT_SAMPLING = {
     "longest_note": {"bars": 1},
     "longest_rest": 16,
 }
-# MelGen's own sampling: temperature 0.7 (inside the seed model, so 1.0 here), no
+# MelGen's own sampling: temperature 0.7 (inside the melgen2019 model, so 1.0 here), no
 # nucleus, continuation reduction 1.3 x1.4.
-SEED_SAMPLING = {
+MELGEN2019_SAMPLING = {
     "temperature": 1.0,
     "top_p": 1.0,
     "chord_tone_weight": 1.0,
@@ -152,14 +154,13 @@ PRESETS: dict[str, TrainingPreset] = {
         patience=2,
         max_minutes=1.0,
     ),
-    # MelGen reproduced (training/seed_training.py): chunk_steps is the 64-token
+    # MelGen reproduced (training/melgen2019_training.py): chunk_steps is the 64-token
     # window, batch_size counts windows, max_epochs counts rounds of sampled
     # windows; plain Adam at a constant 0.001 (no warm-up, decay or clipping).
-    "seed": TrainingPreset(
-        name="seed",
-        trainer="seed",
-        representation="melgen_tokens",
-        grid=SeedTokenConfig(),
+    "melgen2019": TrainingPreset(
+        name="melgen2019",
+        kind="melgen_window",
+        grid=MelgenTokenConfig(),
         hidden_size=256,
         num_layers=1,
         dropout=0.3,
@@ -172,13 +173,24 @@ PRESETS: dict[str, TrainingPreset] = {
         max_epochs=50,
         patience=3,
         max_minutes=20.0,
-        sampling=SEED_SAMPLING,
+        sampling=MELGEN2019_SAMPLING,
     ),
 }
 
 
+# Old names that still work, with a DeprecationWarning.
+RENAMED = {"seed": "melgen2019"}
+
+
 def get_preset(name: str) -> TrainingPreset:
     """The preset called ``name``; ModelError listing the known ones otherwise."""
+    if name in RENAMED:
+        warnings.warn(
+            f"the preset {name!r} is now called {RENAMED[name]!r}; the old name will go",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        name = RENAMED[name]
     try:
         return PRESETS[name]
     except (KeyError, TypeError):

@@ -10,7 +10,7 @@ validation loss, fixed seeds, a tqdm bar; the best checkpoint so far is kept
 in the output folder (rewritten atomically at each improvement), and the test
 loss of the best weights is added at the end.
 
-Trainers are looked up by the preset's ``trainer`` name in :data:`TRAINERS`.
+The trainer of a preset is its kind's (:data:`music21_melgen.kinds.KINDS`).
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ import numpy as np
 import torch
 
 from music21_melgen.checkpoint import save_checkpoint
-from music21_melgen.encoding import REPRESENTATIONS, Representation
+from music21_melgen.encoding import Representation
 from music21_melgen.errors import ModelError
+from music21_melgen.kinds import kind_of
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig, shifted_inputs
 from music21_melgen.training.dataset import EncodedSong, load_corpus
 from music21_melgen.training.presets import TrainingPreset, get_preset
 
 __all__ = [
-    "TRAINERS",
     "TrainingResult",
     "learning_rate",
     "song_batches",
@@ -129,7 +129,7 @@ def evaluate_bits(network: MelodyLSTM, songs: Sequence[EncodedSong], batch_size:
 
 
 def _build_model(preset: TrainingPreset) -> tuple[Representation, MelodyLSTM]:
-    representation = REPRESENTATIONS[preset.representation](preset.grid)
+    representation = kind_of(preset.kind).representation(preset.grid)
     config = MelodyLSTMConfig(
         vocab_size=representation.vocab_size,
         conditioning_size=representation.conditioning_size,
@@ -294,21 +294,6 @@ def _training_block(
     }
 
 
-def _train_seed(*args: object, **kwargs: object) -> TrainingResult:
-    """The seed preset's trainer (``training/seed_training.py``), imported on first use."""
-    from music21_melgen.training.seed_training import train_seed
-
-    return train_seed(*args, **kwargs)
-
-
-# Training loops by the preset's ``trainer`` name. Each takes the arguments of
-# train_lstm; the seed preset's modules add theirs.
-TRAINERS: dict[str, Callable[..., TrainingResult]] = {
-    "lstm": train_lstm,
-    "seed": _train_seed,
-}
-
-
 def train(
     corpus: str | Path,
     out: str | Path,
@@ -322,13 +307,12 @@ def train(
 ) -> TrainingResult:
     """Train ``preset`` on the Rock Corpus folder ``corpus``; write the checkpoint to ``out``."""
     chosen = preset if isinstance(preset, TrainingPreset) else get_preset(preset)
-    if chosen.trainer not in TRAINERS:
-        raise ModelError(f"preset {chosen.name!r}: unknown trainer {chosen.trainer!r}")
+    kind = kind_of(chosen.kind)
     if max_epochs is not None and max_epochs < 1:
         raise ModelError(f"--epochs must be at least 1, got {max_epochs}")
     if max_minutes is not None and not max_minutes > 0:
         raise ModelError(f"--max-minutes must be positive, got {max_minutes}")
-    representation = REPRESENTATIONS[chosen.representation](chosen.grid)
+    representation = kind.representation(chosen.grid)
     data = load_corpus(corpus, representation, log=log)
     if command is None:
         command = f"melgen train --corpus {corpus} --out {out} --preset {chosen.name}"
@@ -336,7 +320,7 @@ def train(
             command += f" --epochs {max_epochs}"
         if max_minutes is not None:
             command += f" --max-minutes {max_minutes:g}"
-    return TRAINERS[chosen.trainer](
+    return kind.train_function()(
         chosen,
         data.by_split(),
         Path(out),

@@ -13,7 +13,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from music21_melgen.sampling import MODEL_DEFAULT, Bars
+from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, Bars
 
 __all__ = [
     "SAMPLING_CONTROLS",
@@ -118,7 +118,7 @@ def recommendation(name: str) -> str:
     """Help text for a control left unset: the model's recommendation, as the bundled models give it.
 
     >>> recommendation('continuation_reduction')
-    "default: the model's own; bundled models: default off, seed 1.3,1.4"
+    "default: the model's own; bundled models: default off, melgen2019 1.3,1.4"
     """
     from music21_melgen.checkpoint import BUNDLED_MODELS, recommended_sampling
     from music21_melgen.errors import CheckpointError
@@ -179,17 +179,8 @@ def positive_int(text: str) -> int:
     return value
 
 
-# The sampling controls every command takes, as ``SamplingControls`` names them.
-SAMPLING_CONTROLS = (
-    "temperature",
-    "top_p",
-    "chord_tone_weight",
-    "continuation_reduction",
-    "candidates",
-    "pitch_range",
-    "longest_note",
-    "longest_rest",
-)
+# The sampling controls every command takes: the one list, as ``SamplingControls`` names them.
+SAMPLING_CONTROLS = CONTROLS
 
 
 def add_sampling_arguments(parser: Any) -> None:
@@ -200,7 +191,7 @@ def add_sampling_arguments(parser: Any) -> None:
     parser.add_argument(
         "--temperature", type=positive_float, default=MODEL_DEFAULT, metavar="T",
         help="divides the model's log-probabilities: below 1 safer and more repetitive, "
-        f"above 1 wilder ({recommendation('temperature')}; the seed model also applies "
+        f"above 1 wilder ({recommendation('temperature')}; the melgen2019 model also applies "
         "MelGen's 0.7)",
     )
     parser.add_argument(

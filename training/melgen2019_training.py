@@ -1,4 +1,4 @@
-"""Training the ``seed`` preset MelGen's way: one example per 64-token window.
+"""Training the ``melgen2019`` preset MelGen's way: one example per 64-token window.
 
 MelGen (``../shared/seed/ALGORITHM.md``) trained on the ``_dt`` analyses only,
 all songs' token streams joined with 64 ``/`` between them, one training
@@ -38,8 +38,8 @@ import torch
 
 from music21_melgen.checkpoint import save_checkpoint
 from music21_melgen.errors import ModelError
-from music21_melgen.seed_model import SeedMelodyModel, SeedNetworkConfig, WindowLSTM
-from music21_melgen.seed_representation import SEPARATOR_ID, MelgenTokenRepresentation
+from music21_melgen.melgen2019_encoding import SEPARATOR_ID, MelgenTokenRepresentation
+from music21_melgen.melgen2019_model import MelGen2019Model, WindowLSTM, WindowNetworkConfig
 from music21_melgen.training.dataset import EncodedSong
 from music21_melgen.training.presets import TrainingPreset
 from music21_melgen.training.train import TrainingResult
@@ -50,7 +50,7 @@ __all__ = [
     "ANALYST",
     "TokenStreams",
     "stream_bits",
-    "train_seed",
+    "train_melgen2019",
 ]
 
 WINDOWS_PER_ROUND = 32768  # windows drawn for one round of training (512 batches of 64)
@@ -117,7 +117,7 @@ def _tokens_of(
     return out, missing
 
 
-def train_seed(
+def train_melgen2019(
     preset: TrainingPreset,
     songs: dict[str, list[EncodedSong]],
     out: Path,
@@ -140,7 +140,7 @@ def train_seed(
     from tqdm import tqdm
 
     if not isinstance(representation, MelgenTokenRepresentation):
-        raise ModelError(f"preset {preset.name!r}: the seed trainer needs the melgen_tokens representation")
+        raise ModelError(f"preset {preset.name!r}: the melgen2019 trainer needs the melgen_tokens representation")
     torch.set_num_threads(2)
     torch.manual_seed(preset.seed)
     rng = np.random.default_rng(preset.seed)
@@ -156,9 +156,9 @@ def train_seed(
         tokens, substituted[name] = _tokens_of(chosen.get(name, []), representation, vocabulary)
         streams[name] = TokenStreams(tokens, window)
     network = WindowLSTM(
-        SeedNetworkConfig(vocabulary.vocab_size, window=window, hidden_size=preset.hidden_size, dropout=preset.dropout)
+        WindowNetworkConfig(vocabulary.vocab_size, window=window, hidden_size=preset.hidden_size, dropout=preset.dropout)
     )
-    model = SeedMelodyModel(network, vocabulary, name=out.name)
+    model = MelGen2019Model(network, vocabulary, name=out.name)
     network.train()
     optimizer = torch.optim.Adam(network.parameters(), lr=preset.learning_rate)
     per_epoch = len(streams["train"].targets)  # MelGen's epoch: every window once

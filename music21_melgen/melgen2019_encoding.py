@@ -1,6 +1,6 @@
-"""MelGen's tokens (``"melgen_tokens"``): the ``seed`` preset's view of a melody.
+"""MelGen's tokens (``"melgen_tokens"``): the ``melgen2019`` model's view of a melody.
 
-The seed preset reproduces MelGen (``../shared/seed/ALGORITHM.md``), so this
+The ``melgen2019`` kind reproduces the 2019 MelGen (``../shared/seed/ALGORITHM.md``), so this
 representation keeps MelGen's choices, weaknesses included:
 
 * **Grid**: 16 steps per measure whatever the meter (a step is a 16th note in
@@ -24,7 +24,7 @@ representation keeps MelGen's choices, weaknesses included:
 * **Tokens**: ``PITCH_DEGREE`` at an onset (``60_1``), ``_`` while the note is
   held, ``/`` between songs (``separators`` of them, the model's window). The
   vocabulary is ``/``, ``_`` and the note tokens found in the training data
-  (``SeedTokenConfig.tokens``; empty = every pitch × degree, 14 × 7).
+  (``MelgenTokenConfig.tokens``; empty = every pitch × degree, 14 × 7).
 
 Numpy only: no torch, no music21 here.
 
@@ -55,7 +55,7 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
-from music21_melgen.encoding import REPRESENTATIONS
+from music21_melgen.encoding import StepTables
 from music21_melgen.errors import GenerationError, ModelError, ScoreError
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -66,10 +66,11 @@ __all__ = [
     "CONTINUE_ID",
     "STEPS_PER_MEASURE",
     "NOTE_LENGTHS",
-    "SeedTokenConfig",
-    "SeedGrid",
+    "MelgenTokenConfig",
+    "MelgenGrid",
     "MelgenTokenRepresentation",
     "chord_degree",
+    "place_octave",
     "transposition",
     "snap_to_c_major",
     "fold_into",
@@ -160,7 +161,7 @@ def bar_length(time_signature: str, fallback: Fraction) -> Fraction:
 
 
 @dataclass(frozen=True)
-class SeedTokenConfig:
+class MelgenTokenConfig:
     """Settings of :class:`MelgenTokenRepresentation`; every field has MelGen's default."""
 
     lowest: int = 48  # lowest MIDI pitch of a note token (C3)
@@ -174,46 +175,46 @@ class SeedTokenConfig:
         for name in ("lowest", "highest", "separators"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ModelError(f"SeedTokenConfig.{name} must be an integer, got {value!r}")
+                raise ModelError(f"MelgenTokenConfig.{name} must be an integer, got {value!r}")
         if not 0 <= self.lowest < self.highest <= 127 or self.highest - self.lowest < 11:
             raise ModelError(
-                f"SeedTokenConfig: lowest..highest must be MIDI numbers spanning at least an octave, "
+                f"MelgenTokenConfig: lowest..highest must be MIDI numbers spanning at least an octave, "
                 f"got {self.lowest}..{self.highest}"
             )
         if self.separators < 1:
-            raise ModelError(f"SeedTokenConfig.separators must be positive, got {self.separators}")
+            raise ModelError(f"MelgenTokenConfig.separators must be positive, got {self.separators}")
         if isinstance(self.tokens, str) or not isinstance(self.tokens, (tuple, list)):
-            raise ModelError("SeedTokenConfig.tokens must be a list of 'PITCH_DEGREE' strings")
+            raise ModelError("MelgenTokenConfig.tokens must be a list of 'PITCH_DEGREE' strings")
         parsed = []
         for token in self.tokens:
             match = _TOKEN.match(token) if isinstance(token, str) else None
             pitch = int(match.group(1)) if match else -1
             if match is None or not self.lowest <= pitch <= self.highest or pitch % 12 not in C_MAJOR:
                 raise ModelError(
-                    f"SeedTokenConfig.tokens: {token!r} is not a C-major pitch in "
+                    f"MelgenTokenConfig.tokens: {token!r} is not a C-major pitch in "
                     f"{self.lowest}..{self.highest} with a degree 1-7 ('60_1')"
                 )
             parsed.append((pitch, int(match.group(2))))
         if len(set(parsed)) != len(parsed):
-            raise ModelError("SeedTokenConfig.tokens: a token is listed twice")
+            raise ModelError("MelgenTokenConfig.tokens: a token is listed twice")
         object.__setattr__(self, "tokens", tuple(f"{p}_{d}" for p, d in sorted(parsed)))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SeedTokenConfig":
+    def from_dict(cls, data: dict[str, Any]) -> "MelgenTokenConfig":
         """Rebuild from :func:`dataclasses.asdict` output (a JSON list becomes a tuple)."""
         if not isinstance(data, dict):
-            raise ModelError("the seed token settings must be a JSON object")
+            raise ModelError("the MelGen token settings must be a JSON object")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise ModelError(f"unknown seed token settings: {', '.join(sorted(unknown))}")
+            raise ModelError(f"unknown MelGen token settings: {', '.join(sorted(unknown))}")
         try:
             return cls(**{k: tuple(v) if k == "tokens" and isinstance(v, list) else v for k, v in data.items()})
         except TypeError as error:
-            raise ModelError(f"bad seed token settings: {error}") from None
+            raise ModelError(f"bad MelGen token settings: {error}") from None
 
 
 @dataclass(frozen=True)
-class SeedGrid:
+class MelgenGrid:
     """A timeline on MelGen's grid: 16 steps a measure; arrays are indexed by step."""
 
     boundaries: tuple[Fraction, ...]  # quarter-length offset of each step's start, and the end (T + 1)
@@ -251,14 +252,14 @@ class MelgenTokenRepresentation:
     because the chord travels inside each note token.
     """
 
-    name: ClassVar[str] = "melgen_tokens"  # key in REPRESENTATIONS, stored in checkpoints
+    name: ClassVar[str] = "melgen_tokens"  # stored in checkpoints
     version: ClassVar[int] = 1  # bump when the meaning of the tokens changes
-    config_class: ClassVar[type] = SeedTokenConfig
+    config_class: ClassVar[type] = MelgenTokenConfig
 
-    def __init__(self, config: SeedTokenConfig | None = None) -> None:
-        if config is not None and not isinstance(config, SeedTokenConfig):
-            raise ModelError(f"{self.name} needs a SeedTokenConfig, got {type(config).__name__}")
-        self.config = config if config is not None else SeedTokenConfig()
+    def __init__(self, config: MelgenTokenConfig | None = None) -> None:
+        if config is not None and not isinstance(config, MelgenTokenConfig):
+            raise ModelError(f"{self.name} needs a MelgenTokenConfig, got {type(config).__name__}")
+        self.config = config if config is not None else MelgenTokenConfig()
         notes = self.config.tokens or tuple(
             f"{pitch}_{degree}"
             for pitch in range(self.config.lowest, self.config.highest + 1)
@@ -297,10 +298,10 @@ class MelgenTokenRepresentation:
     def with_tokens(self, tokens: Sequence[str]) -> "MelgenTokenRepresentation":
         """The same settings with the vocabulary cut down to ``tokens`` (found in the data)."""
         notes = sorted({t for t in tokens if t not in (SEPARATOR, CONTINUE)})
-        return MelgenTokenRepresentation(SeedTokenConfig(**{**asdict(self.config), "tokens": tuple(notes)}))
+        return MelgenTokenRepresentation(MelgenTokenConfig(**{**asdict(self.config), "tokens": tuple(notes)}))
 
     # ----- grid ---------------------------------------------------------------
-    def grid(self, timeline: ChordTimeline) -> SeedGrid:
+    def grid(self, timeline: ChordTimeline) -> MelgenGrid:
         """Lay the timeline on MelGen's grid (16 steps a measure, any meter)."""
         boundaries: list[Fraction] = []
         measure_start = [0]
@@ -336,7 +337,7 @@ class MelgenTokenRepresentation:
         shift = np.array(
             [transposition(chords[i].key_tonic, chords[i].mode) for i in source.tolist()], dtype=np.int64
         )
-        return SeedGrid(tuple(boundaries), degree, shift, chord_index, np.array(measure_start, dtype=np.int64))
+        return MelgenGrid(tuple(boundaries), degree, shift, chord_index, np.array(measure_start, dtype=np.int64))
 
     # ----- melody → tokens ------------------------------------------------------
     def note_token(self, midi: int, degree: int, shift: int) -> str:
@@ -383,7 +384,7 @@ class MelgenTokenRepresentation:
         ids, _ = self.token_ids(self.tokens(timeline, notes))
         return ids, np.zeros((len(ids), 0), dtype=np.float32)
 
-    def grid_tokens(self, grid: SeedGrid, notes: Sequence[MelodyNote]) -> np.ndarray:
+    def grid_tokens(self, grid: MelgenGrid, notes: Sequence[MelodyNote]) -> np.ndarray:
         """Token ids [T] of ``notes`` laid on the grid itself (a primer): onsets at the
         nearest step, ``_`` up to the next onset (no rests), ``/`` before the first note."""
         events = np.full(grid.length, SEPARATOR_ID, dtype=np.int64)
@@ -400,6 +401,60 @@ class MelgenTokenRepresentation:
             events[step + 1 : end] = CONTINUE_ID
         return events
 
+    # ----- what the sampler reads -----------------------------------------------
+    def step_tables(self, timeline: ChordTimeline) -> StepTables:
+        """MelGen's sampling rules as tables: the chord filter, never ``/``.
+
+        Allowed at a step: ``_`` and the note tokens whose degree is the
+        chord's there (MelGen's filter). Chord tones are judged in the song's
+        key: the token's pitch moved back, against the chord sounding. The
+        octave is placed after sampling (:meth:`finish`), so no pitch-range mask.
+        """
+        grid = self.grid(timeline)
+        total = grid.length
+        is_note = self.token_pitch >= 0  # [V]
+        allowed = is_note[None, :] & (self.token_degree[None, :] == grid.degree[:, None])  # [T, V]
+        allowed[:, CONTINUE_ID] = True
+        chord_pcs = np.zeros((len(timeline.chords) + 1, 12), dtype=bool)  # last row: no chord
+        for index, chord in enumerate(timeline.chords):
+            chord_pcs[index, list(chord.pitch_classes)] = True
+        pitch_classes = (self.token_pitch[None, :] - grid.shift[:, None]) % 12  # [T, V]
+        tone = chord_pcs[grid.chord_index][np.arange(total)[:, None], pitch_classes] & is_note[None, :]
+        measure_of_step = np.searchsorted(grid.measure_start, np.arange(total), side="right") - 1
+        return StepTables(
+            grid=grid,
+            conditioning=np.zeros((total, 0), dtype=np.float32),
+            is_note=is_note,
+            allowed=allowed,
+            chord_tone=tone,
+            range_midi=None,
+            boundaries=np.array([float(b) for b in grid.boundaries]),
+            measure_of_step=np.clip(measure_of_step, 0, len(timeline.measures) - 1),
+            hold=CONTINUE_ID,
+            rest=None,
+            start_event=SEPARATOR_ID,
+            min_range=11,  # the octave is placed by octaves: a range under an octave cannot hold a line
+        )
+
+    def melody_events(self, tables: StepTables, notes: Sequence[MelodyNote]) -> np.ndarray:
+        """Token ids (int64 [T]) of ``notes`` on the tables' grid (a primer, teacher-forced)."""
+        return self.grid_tokens(tables.grid, notes)
+
+    def finish(
+        self, notes: tuple[MelodyNote, ...], tables: StepTables, start: int, primer: Sequence[MelodyNote],
+        pitch_range: tuple[int, int],
+    ) -> tuple[MelodyNote, ...]:
+        """Generated notes moved by octaves into ``pitch_range``; the primer's notes as given."""
+        grid = tables.grid
+        primer_pitches = {grid.step_of(note.offset): note.midi for note in primer}
+        onsets = [grid.step_of(note.offset) for note in notes]
+        generated = [note for note, step in zip(notes, onsets) if step >= start]
+        placed = iter(place_octave([note.midi for note in generated], *pitch_range))
+        return tuple(
+            MelodyNote(note.offset, note.length, primer_pitches.get(step, note.midi) if step < start else next(placed))
+            for note, step in zip(notes, onsets)
+        )
+
     # ----- tokens → melody ------------------------------------------------------
     def decode(self, events: Sequence[int] | np.ndarray, timeline: ChordTimeline) -> tuple[MelodyNote, ...]:
         """Melody notes of one token per grid step, moved back to the song's key.
@@ -410,7 +465,7 @@ class MelgenTokenRepresentation:
         """
         return self.decode_on_grid(events, self.grid(timeline))
 
-    def decode_on_grid(self, events: Sequence[int] | np.ndarray, grid: SeedGrid) -> tuple[MelodyNote, ...]:
+    def decode_on_grid(self, events: Sequence[int] | np.ndarray, grid: MelgenGrid) -> tuple[MelodyNote, ...]:
         """As :meth:`decode`, on a grid already built."""
         events = np.asarray(events)
         if events.ndim != 1 or len(events) != grid.length:
@@ -448,7 +503,7 @@ class MelgenTokenRepresentation:
     def _nearest(self, token: str) -> int:
         match = _TOKEN.match(token) if isinstance(token, str) else None
         if match is None:
-            raise ModelError(f"not a seed token: {token!r}")
+            raise ModelError(f"not a MelGen token: {token!r}")
         pitch, degree = int(match.group(1)), int(match.group(2))
         notes = np.flatnonzero(self.token_pitch >= 0)
         same = notes[self.token_degree[notes] == degree]
@@ -457,5 +512,29 @@ class MelgenTokenRepresentation:
         return int(pool[np.argmin(distance)])
 
 
-# Make checkpoints naming this representation loadable (the engine's name → class table).
-REPRESENTATIONS.setdefault(MelgenTokenRepresentation.name, MelgenTokenRepresentation)
+
+def place_octave(midis: list[int], low: int, high: int) -> list[int]:
+    """Move a line by the octave that puts most notes in ``low .. high``, then fold the rest in.
+
+    >>> place_octave([48, 52, 55, 72], 55, 79)
+    [60, 64, 67, 72]
+    """
+    if not midis:
+        return []
+    values = np.array(midis)
+    centre = (low + high) / 2
+    best = max(
+        range(-6, 7),
+        key=lambda k: (
+            int(((values + 12 * k >= low) & (values + 12 * k <= high)).sum()),
+            -abs(float(values.mean()) + 12 * k - centre),
+        ),
+    )
+    placed = []
+    for midi in (values + 12 * best).tolist():
+        while midi < low:
+            midi += 12
+        while midi > high:
+            midi -= 12
+        placed.append(int(midi))
+    return placed

@@ -1,4 +1,4 @@
-"""The seed preset (MelGen reproduced): tokens, windowed model, generation, checkpoint, training."""
+"""The melgen2019 kind (MelGen reproduced): tokens, windowed model, generation, checkpoint, training."""
 
 from __future__ import annotations
 
@@ -12,23 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from music21_melgen.checkpoint import MODEL_KINDS, load_checkpoint, load_model, save_checkpoint
-from music21_melgen.encoding import REPRESENTATIONS, representation_from_dict
+from music21_melgen.checkpoint import load_checkpoint, load_model, save_checkpoint
+from music21_melgen.encoding import representation_from_dict
 from music21_melgen.errors import CheckpointError, GenerationError, ModelError, ScoreError
-from music21_melgen.sampling import SamplingControls, generate_melody
-from music21_melgen.seed_model import (
-    SeedMelodyModel,
-    SeedNetworkConfig,
-    WindowCell,
-    WindowLSTM,
-    sample_tokens,
-)
-from music21_melgen.seed_representation import (
+from music21_melgen.sampling import SamplingControls, generate_melody, sample_events
+from music21_melgen.melgen2019_model import MelGen2019Model, WindowLSTM, WindowNetworkConfig
+from music21_melgen.melgen2019_encoding import (
     CONTINUE,
     CONTINUE_ID,
     SEPARATOR_ID,
     MelgenTokenRepresentation,
-    SeedTokenConfig,
+    MelgenTokenConfig,
 )
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
@@ -57,12 +51,12 @@ def make_timeline(
 
 
 @pytest.fixture(scope="module")
-def tiny_model() -> SeedMelodyModel:
+def tiny_model() -> MelGen2019Model:
     """An untrained windowed model (window 8, 16 units): fast, and enough to test the mechanics."""
     torch.manual_seed(0)
     representation = MelgenTokenRepresentation()
-    network = WindowLSTM(SeedNetworkConfig(representation.vocab_size, window=8, hidden_size=16))
-    return SeedMelodyModel(network, representation, name="tiny-seed")
+    network = WindowLSTM(WindowNetworkConfig(representation.vocab_size, window=8, hidden_size=16))
+    return MelGen2019Model(network, representation, name="tiny-melgen2019")
 
 
 # ----- representation -------------------------------------------------------------
@@ -126,13 +120,14 @@ def test_pickup_measure_gets_its_share_of_steps() -> None:
 def test_representation_round_trips_through_the_engine_table() -> None:
     rep = MelgenTokenRepresentation().with_tokens(["60_1", "62_5", "/", "_"])
     assert rep.vocabulary == ("/", "_", "60_1", "62_5")
-    assert REPRESENTATIONS["melgen_tokens"] is MelgenTokenRepresentation
     data = json.loads(json.dumps(rep.to_dict()))
-    rebuilt = representation_from_dict(data)
+    rebuilt = representation_from_dict(data, MelgenTokenRepresentation)
     assert rebuilt.vocabulary == rep.vocabulary
+    with pytest.raises(ModelError, match="does not belong to this model kind"):
+        representation_from_dict(data)  # the chord-grid representation's class
     data["vocabulary"] = data["vocabulary"][:-1]
     with pytest.raises(ModelError, match="vocabulary does not match"):
-        representation_from_dict(data)
+        representation_from_dict(data, MelgenTokenRepresentation)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +136,7 @@ def test_representation_round_trips_through_the_engine_table() -> None:
 )
 def test_bad_token_settings_are_model_errors(settings: dict) -> None:
     with pytest.raises(ModelError):
-        SeedTokenConfig(**settings)
+        MelgenTokenConfig(**settings)
 
 
 def test_unknown_token_becomes_the_nearest_of_its_degree() -> None:
@@ -154,22 +149,22 @@ def test_unknown_token_becomes_the_nearest_of_its_degree() -> None:
 # ----- network and generation ----------------------------------------------------
 
 
-def test_numpy_window_cell_matches_the_torch_network(tiny_model: SeedMelodyModel) -> None:
+def test_numpy_window_cell_matches_the_torch_network(tiny_model: MelGen2019Model) -> None:
     windows = np.random.default_rng(1).integers(0, tiny_model.representation.vocab_size, (3, 8))
     with torch.no_grad():
         expected, _ = tiny_model.network(torch.from_numpy(windows))
-    got = WindowCell(tiny_model.network).logits(windows)
+    got = tiny_model.step_network().logits(windows)
     np.testing.assert_allclose(got, expected.double().numpy(), atol=1e-5)
 
 
-def test_generation_obeys_the_chord_filter_and_fills_the_timeline(tiny_model: SeedMelodyModel) -> None:
+def test_generation_obeys_the_chord_filter_and_fills_the_timeline(tiny_model: MelGen2019Model) -> None:
     timeline = make_timeline([0, 5, 7, 0], tonic=7)
-    sample = sample_tokens(tiny_model, timeline, SamplingControls(seed=4))
-    tokens = sample.tokens[0]
+    sample = sample_events(tiny_model, timeline, SamplingControls(seed=4))
+    tokens = sample.events[0]
     rep = tiny_model.representation
     notes_at = tokens != CONTINUE_ID
     assert notes_at[0] and SEPARATOR_ID not in tokens.tolist()
-    assert (rep.token_degree[tokens[notes_at]] == sample.grid.degree[notes_at]).all()
+    assert (rep.token_degree[tokens[notes_at]] == sample.tables.grid.degree[notes_at]).all()
     melody = generate_melody(tiny_model, timeline, SamplingControls(seed=4))
     assert melody.notes[0].offset == 0
     assert melody.notes[-1].end == timeline.length
@@ -177,39 +172,39 @@ def test_generation_obeys_the_chord_filter_and_fills_the_timeline(tiny_model: Se
     assert math.isfinite(melody.log_likelihood) and melody.log_likelihood < 0
 
 
-def test_same_seed_same_melody_at_any_candidate_count(tiny_model: SeedMelodyModel) -> None:
+def test_same_seed_same_melody_at_any_candidate_count(tiny_model: MelGen2019Model) -> None:
     timeline = make_timeline([0, 9, 5, 7])
-    one = sample_tokens(tiny_model, timeline, SamplingControls(seed=7, candidates=1))
-    three = sample_tokens(tiny_model, timeline, SamplingControls(seed=7, candidates=3))
-    again = sample_tokens(tiny_model, timeline, SamplingControls(seed=7, candidates=1))
-    other = sample_tokens(tiny_model, timeline, SamplingControls(seed=8, candidates=1))
-    assert (one.tokens[0] == three.tokens[0]).all()
-    assert (one.tokens == again.tokens).all()
-    assert not (one.tokens == other.tokens).all()
+    one = sample_events(tiny_model, timeline, SamplingControls(seed=7, candidates=1))
+    three = sample_events(tiny_model, timeline, SamplingControls(seed=7, candidates=3))
+    again = sample_events(tiny_model, timeline, SamplingControls(seed=7, candidates=1))
+    other = sample_events(tiny_model, timeline, SamplingControls(seed=8, candidates=1))
+    assert (one.events[0] == three.events[0]).all()
+    assert (one.events == again.events).all()
+    assert not (one.events == other.events).all()
     best = generate_melody(tiny_model, timeline, SamplingControls(seed=7, candidates=3))
     assert best.log_likelihood == pytest.approx(float(three.log_likelihood.max()))
 
 
-def test_pitch_range_and_longest_note_are_honoured(tiny_model: SeedMelodyModel) -> None:
+def test_pitch_range_and_longest_note_are_honoured(tiny_model: MelGen2019Model) -> None:
     timeline = make_timeline([0, 5, 7, 0], tonic=3)
     controls = SamplingControls(seed=2, pitch_range=(62, 75), longest_note=F(1, 2), continuation_reduction=None)
     melody = generate_melody(tiny_model, timeline, controls)
     assert all(62 <= note.midi <= 75 for note in melody.notes)
     assert all(note.length <= F(1, 2) for note in melody.notes)
-    with pytest.raises(GenerationError, match="at least an octave"):
+    with pytest.raises(GenerationError, match="at least 12 semitones"):
         generate_melody(tiny_model, timeline, SamplingControls(pitch_range=(60, 67)))
 
 
-def test_temperature_scales_melgens_own(tiny_model: SeedMelodyModel) -> None:
+def test_temperature_scales_melgens_own(tiny_model: MelGen2019Model) -> None:
     timeline = make_timeline([0, 5, 7, 0])
-    cold = sample_tokens(tiny_model, timeline, SamplingControls(seed=1, temperature=0.05, top_p=1.0))
-    colder = sample_tokens(tiny_model, timeline, SamplingControls(seed=2, temperature=0.05, top_p=1.0))
-    warm = sample_tokens(tiny_model, timeline, SamplingControls(seed=1, temperature=3.0, top_p=1.0))
+    cold = sample_events(tiny_model, timeline, SamplingControls(seed=1, temperature=0.05, top_p=1.0))
+    colder = sample_events(tiny_model, timeline, SamplingControls(seed=2, temperature=0.05, top_p=1.0))
+    warm = sample_events(tiny_model, timeline, SamplingControls(seed=1, temperature=3.0, top_p=1.0))
     # Near-greedy sampling barely depends on the seed; hot sampling does.
-    assert (cold.tokens != colder.tokens).mean() < (cold.tokens != warm.tokens).mean()
+    assert (cold.events != colder.events).mean() < (cold.events != warm.events).mean()
 
 
-def test_primer_is_kept_and_continued(tiny_model: SeedMelodyModel) -> None:
+def test_primer_is_kept_and_continued(tiny_model: MelGen2019Model) -> None:
     timeline = make_timeline([0, 7, 0])
     primer = [MelodyNote(F(0), F(1), 61), MelodyNote(F(1), F(3), 66)]  # chromatic: the seed cannot write these
     melody = generate_melody(tiny_model, timeline, SamplingControls(seed=5), primer=primer)
@@ -222,14 +217,14 @@ def test_primer_is_kept_and_continued(tiny_model: SeedMelodyModel) -> None:
         generate_melody(tiny_model, timeline, primer=[MelodyNote(F(0), F(12), 60)])
 
 
-def test_three_four_melody_lands_on_the_measure_grid(tiny_model: SeedMelodyModel) -> None:
+def test_three_four_melody_lands_on_the_measure_grid(tiny_model: MelGen2019Model) -> None:
     timeline = make_timeline([0, 5, 7], signature="3/4", length=F(3))
     melody = generate_melody(tiny_model, timeline, SamplingControls(seed=3))
     assert all((note.offset / F(3, 16)).denominator == 1 for note in melody.notes)
     assert melody.notes[-1].end == F(9)
 
 
-def test_log_likelihood_of_a_melody(tiny_model: SeedMelodyModel) -> None:
+def test_log_likelihood_of_a_melody(tiny_model: MelGen2019Model) -> None:
     timeline = make_timeline([0, 7])
     notes = [MelodyNote(F(0), F(2), 60), MelodyNote(F(2), F(2), 64), MelodyNote(F(4), F(4), 67)]
     value = tiny_model.log_likelihood(timeline, notes)
@@ -242,11 +237,13 @@ def test_log_likelihood_of_a_melody(tiny_model: SeedMelodyModel) -> None:
 # ----- checkpoint -----------------------------------------------------------------
 
 
-def test_checkpoint_round_trip(tiny_model: SeedMelodyModel, tmp_path: Path) -> None:
-    assert MODEL_KINDS[tiny_model.kind] == ("music21_melgen.seed_model", "SeedMelodyModel")
+def test_checkpoint_round_trip(tiny_model: MelGen2019Model, tmp_path: Path) -> None:
+    from music21_melgen.kinds import KINDS
+
+    assert KINDS[tiny_model.kind].model_class() is MelGen2019Model
     folder = save_checkpoint(tiny_model, tmp_path / "seed", metrics={"test_bits_per_step": 1.0}, training={})
     loaded = load_checkpoint(folder)
-    assert isinstance(loaded, SeedMelodyModel)
+    assert isinstance(loaded, MelGen2019Model)
     assert loaded.content_hash == tiny_model.content_hash and len(loaded.content_hash) == 64
     timeline = make_timeline([0, 5])
     notes = [MelodyNote(F(0), F(3), 60), MelodyNote(F(3), F(5), 65)]
@@ -255,7 +252,7 @@ def test_checkpoint_round_trip(tiny_model: SeedMelodyModel, tmp_path: Path) -> N
     assert generate_melody(loaded, timeline, controls) == generate_melody(tiny_model, timeline, controls)
 
 
-def test_mismatched_checkpoint_is_explained(tiny_model: SeedMelodyModel, tmp_path: Path) -> None:
+def test_mismatched_checkpoint_is_explained(tiny_model: MelGen2019Model, tmp_path: Path) -> None:
     folder = save_checkpoint(tiny_model, tmp_path / "seed", metrics={}, training={})
     config = json.loads((folder / "config.json").read_text())
     config["model"]["hidden_size"] = 32
@@ -272,30 +269,32 @@ def test_mismatched_checkpoint_is_explained(tiny_model: SeedMelodyModel, tmp_pat
 # ----- preset, training, bundled model -------------------------------------------
 
 
-def test_seed_preset_is_melgens_recipe() -> None:
+def test_melgen2019_preset_is_melgens_recipe() -> None:
+    from music21_melgen.kinds import KINDS
     from music21_melgen.training.presets import get_preset
-    from music21_melgen.training.train import TRAINERS
 
-    preset = get_preset("seed")
+    preset = get_preset("melgen2019")
     assert (preset.hidden_size, preset.num_layers, preset.dropout) == (256, 1, 0.3)
     assert (preset.batch_size, preset.chunk_steps, preset.learning_rate) == (64, 64, 1e-3)
-    assert preset.representation == "melgen_tokens" and preset.trainer in TRAINERS
+    assert preset.kind == "melgen_window" and KINDS[preset.kind].representation is MelgenTokenRepresentation
+    with pytest.warns(DeprecationWarning, match="now called 'melgen2019'"):
+        assert get_preset("seed") is preset
 
 
 def test_training_lowers_the_loss(rock_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import music21_melgen.training.seed_training as seed_training
+    import music21_melgen.training.melgen2019_training as melgen2019_training
     from music21_melgen.training.dataset import load_corpus
     from music21_melgen.training.presets import get_preset
 
-    monkeypatch.setattr(seed_training, "WINDOWS_PER_ROUND", 1024)
+    monkeypatch.setattr(melgen2019_training, "WINDOWS_PER_ROUND", 1024)
     preset = dataclasses.replace(
-        get_preset("seed"), name="seed-test", hidden_size=16, chunk_steps=16, learning_rate=1e-2,
+        get_preset("melgen2019"), name="melgen2019-test", hidden_size=16, chunk_steps=16, learning_rate=1e-2,
         min_learning_rate=1e-2, max_epochs=3, patience=3,
     )
     representation = MelgenTokenRepresentation(preset.grid)
     stems = {"a_hard_days_night", "help", "1999", "let_it_be", "hey_jude"}  # train ×3, validation, test
     data = load_corpus(rock_corpus, representation, stems=stems, log=lambda line: None)
-    result = seed_training.train_seed(
+    result = melgen2019_training.train_melgen2019(
         preset, data.by_split(), tmp_path / "seed", data_hash=data.data_hash, command="test",
         representation=representation, progress=False, log=lambda line: None,
     )
@@ -307,9 +306,9 @@ def test_training_lowers_the_loss(rock_corpus: Path, tmp_path: Path, monkeypatch
     assert loaded.representation.vocab_size == result.metrics["vocabulary_size"] < 100
 
 
-def test_bundled_seed_model_generates() -> None:
-    model = load_model("seed")
-    assert isinstance(model, SeedMelodyModel) and model.window == 64
+def test_bundled_melgen2019_model_generates() -> None:
+    model = load_model("melgen2019")
+    assert isinstance(model, MelGen2019Model) and model.window == 64
     assert model.config["metrics"]["test_bits_per_step"] > 0
     timeline = make_timeline([0, 9, 5, 7])
     melody = generate_melody(model, timeline, SamplingControls(seed=1))
