@@ -4,8 +4,8 @@ Prints, for one 32-bar 4/4 progression (512 sixteenth steps):
 
 1. wall time of ``generate_melody`` (sampling included) for each entry of
    ``GENERATORS`` — the bundled ``default`` model with 1 and 4 candidates; the
-   seed preset adds its own entry (its windowed generation) to compare side
-   by side in the same run;
+   melgen2019 model adds its own entry (its windowed generation) to compare
+   side by side in the same run;
 2. per-step time of the LSTM arithmetic: the hand-written float64 numpy cell
    used by sampling vs ``nn.LSTM`` + output layer called one step at a time,
    at the default model's size and at 256 units;
@@ -30,6 +30,7 @@ import os
 import statistics
 import time
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -38,7 +39,7 @@ import torch
 from music21_melgen.checkpoint import load_model
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
-from music21_melgen.network import LstmSteps, SamplingControls, generate_melody, one_blas_thread
+from music21_melgen.sampling import SamplingControls, generate_melody, one_blas_thread
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
 __all__ = ["progression", "GENERATORS", "time_it", "per_step_times", "windowed_vs_stateful", "main"]
@@ -80,7 +81,7 @@ def _default_generators(model_name: str) -> list[tuple[str, Callable[[ChordTimel
 
 
 # Extra (label, generate(timeline)) entries timed beside the default model;
-# the seed preset appends its windowed generation here.
+# the melgen2019 model appends its windowed generation here.
 GENERATORS: list[tuple[str, Callable[[ChordTimeline], object]]] = []
 
 
@@ -95,10 +96,10 @@ def per_step_times(hidden: int, layers: int, steps: int = 512) -> tuple[float, f
 
     def hand() -> None:
         with one_blas_thread():  # as sampling runs it, set-up included
-            cell = LstmSteps(model.numpy_weights())
-            pre = cell.start(conditioning, 1)
+            cell = model.step_network()
+            cell.start(SimpleNamespace(conditioning=conditioning), 1)  # the LSTM reads only the conditioning
             for t in range(steps):
-                cell.step(pre[t], prev)
+                cell.step(t, prev)
 
     network = model.network
     cond = torch.from_numpy(conditioning)[:, None, None, :]  # [T, 1, 1, C]
@@ -130,10 +131,10 @@ def _wall_and_cpu(function: Callable[[], object], repeats: int) -> tuple[float, 
 def windowed_vs_stateful(
     timeline: ChordTimeline, repeats: int
 ) -> tuple[tuple[float, float], tuple[float, float], int]:
-    """(wall, CPU) seconds for one melody, stateful then the seed's windowed sampling; and the units.
+    """(wall, CPU) seconds for one melody, stateful then melgen2019's windowed sampling; and the units.
 
     The stateful side is a 1-layer default-architecture LSTM as wide as the
-    bundled seed model (random weights: the time does not depend on them).
+    bundled melgen2019 model (random weights: the time does not depend on them).
     The windowed side runs fewer times (it is slow). CPU time is printed too
     because the wall time of a shared 2-core machine swings with its load.
     """

@@ -45,7 +45,7 @@ from music21_melgen.encoding import representation_from_dict
 from music21_melgen.errors import CheckpointError, GenerationError, ModelError
 from music21_melgen.atomic import atomic_write, atomic_write_with
 from music21_melgen.kinds import kind_of
-from music21_melgen.sampling import controls_from_json
+from music21_melgen.controls import controls_from_json
 
 __all__ = [
     "FORMAT",

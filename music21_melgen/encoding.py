@@ -41,6 +41,10 @@ The default, :class:`ChordGridRepresentation` (``"chord_grid"``):
 True
 >>> rep.decode(events, timeline)[0]
 MelodyNote(offset=Fraction(0, 1), length=Fraction(3, 4), midi=67)
+
+Why one module of about 550 lines: the grid, the base class and its one
+subclass change together (a new event or conditioning column touches all
+three), and checkpoints name them as one representation.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from music21_melgen.files import (
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.parts import melody_of, part_roles, parts_of
 from music21_melgen.network import MelodyModel
-from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, Bars, SamplingControls, generate_melody
+from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, SamplingControls, generate_melody
 from music21_melgen.score_harmony import ScoreTimeline, describe_score, timeline_from_score
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 

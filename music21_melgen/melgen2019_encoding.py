@@ -42,6 +42,10 @@ Numpy only: no torch, no music21 here.
 [('0', '1', 66), ('1', '3', 62)]
 >>> rep.grid(timeline).length
 16
+
+Why one module of about 550 lines: it is MelGen's whole view of a melody
+(grid, tokens, training streams and the sampler's tables), kept together so
+the reproduction can be read against ``ALGORITHM.md`` in one place.
 """
 
 from __future__ import annotations

@@ -32,6 +32,11 @@ without either, music21's key analysis estimates it and the timeline says so
 the first part that has measures, with the score's own measure numbers; a
 score without measures (a flat MIDI import) is measured on a copy, the way
 music21 would measure it on export.
+
+Why one module of about 650 lines: the three ways to read harmony share the
+measure spans, the key marks and the chord spans they end in, and a user reads
+the rules above as one story; split by way, each part would reach into the
+others' private helpers.
 """
 
 from __future__ import annotations

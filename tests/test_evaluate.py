@@ -13,6 +13,7 @@ from music21_melgen.cli import main
 from music21_melgen.errors import MelgenError, ScoreError
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 from music21_melgen.training import evaluate as ev
+from music21_melgen.training import report
 from music21_melgen.training.metrics import count_melody
 
 
@@ -148,7 +149,7 @@ def test_evaluate_scores_rows_and_repeatability(score_folder: Path, tiny_models:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in evaluation.to_json()["rows"]]
 
     assert measured(again) == measured(first)
-    names = [goal.text for goal in ev.goals(first)]
+    names = [goal.text for goal in report.goals(first)]
     assert names[-1] == "better than beta on every row"
 
 
@@ -164,8 +165,8 @@ def test_goals_on_hand_made_rows():
         ev.Row("theirs", count_melody(worse, timeline), representation="grid", bits_per_step=2.0),
     ]
     evaluation = ev.Evaluation("hand-made", 0, ["one"], rows)
-    assert all(goal.met for goal in ev.goals(evaluation))
-    flipped = ev.goals(evaluation, model="theirs", baseline="mine")
+    assert all(goal.met for goal in report.goals(evaluation))
+    flipped = report.goals(evaluation, model="theirs", baseline="mine")
     assert [goal.met for goal in flipped] == [False, False, False, False]
     assert "bits per step" in flipped[-1].detail
 
@@ -206,23 +207,23 @@ def test_corpus_end_to_end_with_bundled_models(rock_corpus: Path, tmp_path: Path
     songs = ev.corpus_songs(rock_corpus, split="test", limit=1)
     assert len(songs.songs) == 2  # one song under both analysts' chords
     assert all(song.name.rsplit("_", 1)[1] in ("dt", "tdc") for song in songs.songs)
-    # Eight bars of each keep the windowed seed model (64 model steps a note) quick.
+    # Eight bars of each keep the windowed melgen2019 model (64 model steps a note) quick.
     songs.songs = [
         ev.EvalSong(song.name, *sung_part(song.timeline, song.notes, np.array([0, 7])))
         for song in songs.songs
     ]
-    evaluation = ev.evaluate(songs, ["default", "seed"], seed=0)
+    evaluation = ev.evaluate(songs, ["default", "melgen2019"], seed=0)
     labels = [row.label for row in evaluation.rows]
     # default samples without continuation reduction (its recommendation): no "no CR" row.
-    assert labels == ["real", "default", "seed", "seed, no CR"]
+    assert labels == ["real", "default", "melgen2019", "melgen2019, no CR"]
     assert evaluation.row("default").controls["continuation_reduction"] is None
     assert evaluation.row("default").controls["longest_note"] == {"bars": 1}
-    assert evaluation.row("seed").controls["continuation_reduction"] == [1.3, 1.4]
-    assert evaluation.row("seed").representation != evaluation.row("default").representation
+    assert evaluation.row("melgen2019").controls["continuation_reduction"] == [1.3, 1.4]
+    assert evaluation.row("melgen2019").representation != evaluation.row("default").representation
     for row in evaluation.rows[1:]:
         assert row.counts.songs == 2 and row.counts.notes > 0
         assert row.bits_per_step is not None and row.bits_per_step > 0
         assert row.weights_sha256
-    assert [goal.text for goal in ev.goals(evaluation)][-1] == "better than seed on every row"
-    written = ev.write_report(evaluation, tmp_path, plots=False)
+    assert [goal.text for goal in report.goals(evaluation)][-1] == "better than melgen2019 on every row"
+    written = report.write_report(evaluation, tmp_path, plots=False)
     assert [path.name for path in written] == ["evaluation.md", "evaluation.json"]

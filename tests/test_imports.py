@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "atomic"),
     ("timeline",),
     ("corpus_adapters", "parts", "score_harmony", "converters"),  # any source → chord timeline
-    ("encoding", "melgen2019_encoding"),  # timeline → events and per-step tables
+    ("encoding", "melgen2019_encoding", "controls"),  # timeline → events and per-step tables; the sampling controls
     ("network", "kinds"),  # what sampling asks of a network; the table of model kinds
     ("model", "melgen2019_model"),  # the torch networks
     ("sampling",),

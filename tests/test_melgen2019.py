@@ -241,7 +241,7 @@ def test_checkpoint_round_trip(tiny_model: MelGen2019Model, tmp_path: Path) -> N
     from music21_melgen.kinds import KINDS
 
     assert KINDS[tiny_model.kind].model_class() is MelGen2019Model
-    folder = save_checkpoint(tiny_model, tmp_path / "seed", metrics={"test_bits_per_step": 1.0}, training={})
+    folder = save_checkpoint(tiny_model, tmp_path / "melgen2019", metrics={"test_bits_per_step": 1.0}, training={})
     loaded = load_checkpoint(folder)
     assert isinstance(loaded, MelGen2019Model)
     assert loaded.content_hash == tiny_model.content_hash and len(loaded.content_hash) == 64
@@ -253,7 +253,7 @@ def test_checkpoint_round_trip(tiny_model: MelGen2019Model, tmp_path: Path) -> N
 
 
 def test_mismatched_checkpoint_is_explained(tiny_model: MelGen2019Model, tmp_path: Path) -> None:
-    folder = save_checkpoint(tiny_model, tmp_path / "seed", metrics={}, training={})
+    folder = save_checkpoint(tiny_model, tmp_path / "melgen2019", metrics={}, training={})
     config = json.loads((folder / "config.json").read_text())
     config["model"]["hidden_size"] = 32
     (folder / "config.json").write_text(json.dumps(config))
@@ -295,7 +295,7 @@ def test_training_lowers_the_loss(rock_corpus: Path, tmp_path: Path, monkeypatch
     stems = {"a_hard_days_night", "help", "1999", "let_it_be", "hey_jude"}  # train ×3, validation, test
     data = load_corpus(rock_corpus, representation, stems=stems, log=lambda line: None)
     result = melgen2019_training.train_melgen2019(
-        preset, data.by_split(), tmp_path / "seed", data_hash=data.data_hash, command="test",
+        preset, data.by_split(), tmp_path / "melgen2019", data_hash=data.data_hash, command="test",
         representation=representation, progress=False, log=lambda line: None,
     )
     history = json.loads((result.checkpoint / "config.json").read_text())["training"]["history"]

@@ -12,7 +12,6 @@ import torch
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import ModelError
 from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig, shifted_inputs
-from music21_melgen.network import LstmSteps
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
 

@@ -6,7 +6,7 @@ melody over each song's real chords with every model, measures everything
 with :mod:`music21_melgen.training.metrics`, and reports rows:
 
 * ``real`` — the songs' own melodies, the reference;
-* one row per model (``default``, ``seed``, or checkpoint folders), sampled
+* one row per model (``default``, ``melgen2019``, or checkpoint folders), sampled
   with the model's recommended settings (its checkpoint's ``sampling``
   object, as the engine does), the first model's overridden by ``controls``;
 * for each model sampled with continuation reduction, the same model with it
@@ -32,9 +32,7 @@ a score whose only part is its melody must carry chord symbols or numerals.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +40,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from music21_melgen.errors import MelgenError, OutputError, ScoreError
+from music21_melgen.errors import MelgenError, ScoreError
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 from music21_melgen.training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
 
@@ -59,14 +57,10 @@ __all__ = [
     "melody_from_score",
     "score_songs",
     "evaluate",
-    "goals",
     "overlaps",
-    "format_table",
-    "format_markdown",
-    "write_report",
 ]
 
-DEFAULT_MODELS = ("default", "seed")  # the rows of a run when no --model is given
+DEFAULT_MODELS = ("default", "melgen2019")  # the rows of a run when no --model is given
 
 # Files of a score folder that are read (music21's own formats).
 SCORE_EXTENSIONS = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".krn", ".abc", ".rntxt", ".mei")
@@ -162,7 +156,7 @@ class Evaluation:
         raise KeyError(label)
 
     def to_json(self) -> dict[str, Any]:
-        """Everything, as JSON data."""
+        """The run as JSON data (``report.evaluation_json`` adds the goals)."""
         reference = self.reference.counts
         return {
             "command": self.command,
@@ -174,7 +168,6 @@ class Evaluation:
             "rows": [
                 row.to_json(None if index == 0 else reference) for index, row in enumerate(self.rows)
             ],
-            "goals": [dataclasses.asdict(goal) for goal in goals(self)],
         }
 
 
@@ -342,11 +335,11 @@ def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> SongS
 
 def _model_labels(models: Sequence[str | os.PathLike]) -> list[str]:
     """Row labels: a bundled name as it is, a checkpoint by its folder name (made unique)."""
-    from music21_melgen.checkpoint import BUNDLED_MODELS
+    from music21_melgen.checkpoint import resolve_model
 
     labels: list[str] = []
     for model in models:
-        label = model if isinstance(model, str) and model in BUNDLED_MODELS else Path(model).name
+        label = resolve_model(model)[1]
         label = label or str(model)
         while label in labels or label == "real":
             label += "'"
@@ -460,220 +453,3 @@ def _controls_json(controls: Any) -> dict[str, Any]:
     from music21_melgen.sampling import controls_to_json
 
     return controls_to_json(controls)
-
-
-# --- goals, table, files -------------------------------------------------------------
-
-
-def goals(evaluation: Evaluation, model: str | None = None, baseline: str | None = None) -> list[Goal]:
-    """The goals of the issue for ``model`` (default: the first model of the run).
-
-    Every histogram overlap at least 0.90; chord-tone ratio (all notes)
-    within 0.03 of the real melodies; stuck share no higher than theirs; and
-    better than ``baseline`` (default: the second model of the run) on every
-    row of the table: each metric at least as close to the real value, each
-    overlap at least as high, and (for models of one representation) a loss
-    no higher. Empty when the run has no model row.
-    """
-    models = [row.label for row in evaluation.rows[1:] if not row.label.endswith(NO_CR)]
-    model = model or (models[0] if models else None)
-    if baseline is None and len(models) > 1:
-        baseline = models[1]
-    reference = evaluation.reference
-    try:
-        tested = evaluation.row(model or "")
-    except KeyError:
-        return []
-    real = reference.counts.summary()
-    mine = tested.counts.summary()
-    shares = overlaps(reference.counts, tested.counts)
-    result = []
-    worst = min(shares, key=shares.get)
-    result.append(
-        Goal(
-            "every histogram overlap >= 0.90",
-            all(value >= 0.90 for value in shares.values()),
-            ", ".join(f"{name} {value:.3f}" for name, value in shares.items())
-            + (f" (lowest: {worst}, {0.90 - shares[worst]:.3f} short)" if shares[worst] < 0.90 else ""),
-        )
-    )
-    gap = mine["chord_tone_ratio"] - real["chord_tone_ratio"]
-    result.append(
-        Goal(
-            "chord-tone ratio within 0.03 of real",
-            abs(gap) <= 0.03,
-            f"{mine['chord_tone_ratio']:.3f} vs real {real['chord_tone_ratio']:.3f} ({gap:+.3f})",
-        )
-    )
-    result.append(
-        Goal(
-            "stuck share <= real",
-            mine["stuck_share"] <= real["stuck_share"],
-            f"{mine['stuck_share']:.4f} vs real {real['stuck_share']:.4f}",
-        )
-    )
-    try:
-        other = evaluation.row(baseline or "")
-    except KeyError:
-        return result
-    theirs = other.counts.summary()
-    their_shares = overlaps(reference.counts, other.counts)
-    worse = [
-        name
-        for name in METRIC_LABELS
-        if abs(mine[name] - real[name]) > abs(theirs[name] - real[name])
-    ]
-    worse += [f"overlap {name}" for name in HISTOGRAMS if shares[name] < their_shares[name]]
-    if (
-        tested.representation == other.representation
-        and tested.bits_per_step is not None
-        and other.bits_per_step is not None
-        and tested.bits_per_step > other.bits_per_step
-    ):
-        worse.append("bits per step")
-    result.append(
-        Goal(
-            f"better than {baseline} on every row",
-            not worse,
-            "worse on: " + ", ".join(worse) if worse else "closer to real (or as close) everywhere",
-        )
-    )
-    return result
-
-
-def _cell(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def format_table(evaluation: Evaluation) -> str:
-    """The report as a plain-text table: one metric a line, one row of the run a column."""
-    rows = evaluation.rows
-    reference = evaluation.reference.counts
-    header = ["", *(row.label for row in rows)]
-    lines: list[list[str]] = [
-        ["songs", *(str(row.counts.songs) for row in rows)],
-        ["notes", *(str(row.counts.notes) for row in rows)],
-        ["loss (bits per step)", *(_cell(row.bits_per_step) for row in rows)],
-    ]
-    summaries = [row.counts.summary() for row in rows]
-    for name, text in METRIC_LABELS.items():
-        lines.append([text, *(_cell(summary[name]) for summary in summaries)])
-    shares = [None] + [overlaps(reference, row.counts) for row in rows[1:]]
-    for name, text in OVERLAP_LABELS.items():
-        lines.append([text, *("1.000" if s is None else _cell(s[name]) for s in shares)])
-    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
-
-    def render(cells: list[str]) -> str:
-        return "  ".join(
-            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(cells)
-        ).rstrip()
-
-    text = [render(header), render(["-" * w for w in widths]), *(render(line) for line in lines)]
-    return "\n".join(text)
-
-
-def format_markdown(evaluation: Evaluation) -> str:
-    """The same table in Markdown, for the README."""
-    rows = evaluation.rows
-    reference = evaluation.reference.counts
-    summaries = [row.counts.summary() for row in rows]
-    shares = [None] + [overlaps(reference, row.counts) for row in rows[1:]]
-    out = ["| | " + " | ".join(f"`{row.label}`" for row in rows) + " |"]
-    out.append("|---|" + "---:|" * len(rows))
-    out.append("| songs | " + " | ".join(str(row.counts.songs) for row in rows) + " |")
-    out.append("| notes | " + " | ".join(str(row.counts.notes) for row in rows) + " |")
-    out.append("| loss (bits per step) | " + " | ".join(_cell(row.bits_per_step) for row in rows) + " |")
-    for name, text in METRIC_LABELS.items():
-        out.append(f"| {text} | " + " | ".join(_cell(s[name]) for s in summaries) + " |")
-    for name, text in OVERLAP_LABELS.items():
-        out.append(f"| {text} | " + " | ".join("1.000" if s is None else _cell(s[name]) for s in shares) + " |")
-    return "\n".join(out)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file beside ``path``, then rename it over ``path``."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _plot(evaluation: Evaluation, name: str, path: Path) -> None:
-    """One PNG: the real histogram against each generated row's, one panel per row."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    labels = HISTOGRAMS[name]
-    reference = evaluation.reference.counts.histograms[name]
-    real = reference / max(reference.sum(), 1)
-    generated = evaluation.rows[1:]
-    x = np.arange(len(labels))
-    figure, axes = plt.subplots(
-        len(generated), 1, figsize=(max(6.0, 0.38 * len(labels) + 2), 2.2 * len(generated) + 0.6),
-        sharex=True, squeeze=False,
-    )
-    for axis, row in zip(axes[:, 0], generated):
-        counts = row.counts.histograms[name]
-        share = counts / max(counts.sum(), 1)
-        axis.bar(x, real, width=0.8, color="0.75", label="real")
-        axis.bar(x, share, width=0.4, color="tab:blue", label=row.label)
-        axis.set_title(f"{row.label}: overlap {overlap(reference, counts):.3f}", fontsize=10)
-        axis.set_ylabel("share")
-        axis.legend(fontsize=8, loc="upper right")
-    bottom = axes[-1, 0]
-    bottom.set_xticks(x)
-    bottom.set_xticklabels(labels, rotation=90 if len(labels) > 14 else 0, fontsize=8)
-    bottom.set_xlabel(OVERLAP_LABELS[name].removeprefix("overlap: "))
-    figure.suptitle(f"{OVERLAP_LABELS[name].removeprefix('overlap: ')}: real vs generated", fontsize=11)
-    figure.tight_layout()
-    try:
-        _atomic_write(path, lambda target: figure.savefig(target, format="png", dpi=90))
-    finally:
-        plt.close(figure)
-
-
-def write_report(evaluation: Evaluation, out: str | os.PathLike, *, plots: bool = True) -> list[Path]:
-    """Write ``evaluation.json``, ``evaluation.md`` and (with matplotlib) one PNG per histogram.
-
-    Returns the paths written. Without matplotlib (the ``plots`` extra) the
-    plots are left out and the JSON says so.
-    """
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"{folder}: cannot create the output folder: {error}") from None
-    written: list[Path] = []
-    data = evaluation.to_json()
-    data["plots"] = []
-    if plots:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            data["plots_missing"] = "matplotlib is not installed (pip install 'music21-melgen[plots]')"
-            plots = False
-    try:
-        if plots:
-            for name in HISTOGRAMS:
-                path = folder / f"histogram_{name}.png"
-                _plot(evaluation, name, path)
-                written.append(path)
-                data["plots"].append(path.name)
-        markdown = folder / "evaluation.md"
-        text = format_markdown(evaluation) + "\n"
-        _atomic_write(markdown, lambda target: target.write_text(text, encoding="utf-8"))
-        written.append(markdown)
-        report = folder / "evaluation.json"
-        payload = json.dumps(data, indent=2) + "\n"
-        _atomic_write(report, lambda target: target.write_text(payload, encoding="utf-8"))
-        written.append(report)
-    except OSError as error:
-        raise OutputError(f"{folder}: cannot write the report: {error}") from None
-    return written

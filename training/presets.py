@@ -29,9 +29,9 @@ import warnings
 
 from music21_melgen.encoding import GridConfig
 from music21_melgen.errors import GenerationError, ModelError
-from music21_melgen.kinds import KINDS, kind_of
+from music21_melgen.kinds import kind_of
 from music21_melgen.melgen2019_encoding import MelgenTokenConfig
-from music21_melgen.sampling import controls_from_json
+from music21_melgen.controls import controls_from_json
 
 __all__ = ["TrainingPreset", "PRESETS", "DEFAULT_SAMPLING", "MELGEN2019_SAMPLING", "get_preset"]
 

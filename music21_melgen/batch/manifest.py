@@ -170,17 +170,14 @@ def _model_argument(model: str | os.PathLike[str]) -> str:
     """The model as workers get it: a bundled name, or an absolute folder path."""
     from music21_melgen import checkpoint
 
-    if isinstance(model, str) and model in checkpoint.BUNDLED_MODELS:
-        return model
-    return os.path.abspath(model)
+    folder, name = checkpoint.resolve_model(model)
+    return name if name in checkpoint.BUNDLED_MODELS and folder.parent == checkpoint.MODELS_DIR else os.path.abspath(folder)
 
 
 def _model_folder(model: str | os.PathLike[str]) -> Path:
     from music21_melgen import checkpoint
 
-    if isinstance(model, str) and model in checkpoint.BUNDLED_MODELS:
-        return checkpoint.MODELS_DIR / model
-    return Path(os.path.abspath(model))
+    return Path(os.path.abspath(checkpoint.resolve_model(model)[0]))
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -210,8 +207,6 @@ def _recommended(model: str | os.PathLike[str]) -> dict[str, Any]:
     """The model's recommended sampling settings, read from its config (no torch here)."""
     from music21_melgen import checkpoint
 
-    if isinstance(model, str) and model in checkpoint.BUNDLED_MODELS:
-        return checkpoint.recommended_sampling(model)
     return checkpoint.recommended_sampling(_model_folder(model))
 
 

@@ -95,7 +95,8 @@ def _command(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation; print the table, the goals and the files written."""
-    from music21_melgen.training.evaluate import DEFAULT_MODELS, corpus_songs, evaluate, format_table, goals, score_songs, write_report
+    from music21_melgen.training.evaluate import DEFAULT_MODELS, corpus_songs, evaluate, score_songs
+    from music21_melgen.training.report import format_table, goals, write_report
 
     def say(line: str) -> None:
         if not args.quiet:

@@ -1,0 +1,276 @@
+"""The sampling controls: every knob a user can turn, with its unit, direction and check.
+
+:class:`SamplingControls` is the one list (:data:`CONTROLS` is its field names
+but the random seed): the engine, the accessor, batch, the CLI and the
+checkpoints' recommendations all take each control by this name.
+
+**Per-model defaults.** Each checkpoint recommends its own settings (the
+``sampling`` object of its ``config.json``, see :func:`controls_from_json`);
+:meth:`SamplingControls.for_model` starts from them and applies what the
+caller gave. The user-facing entry points (``engine.generate``, the
+accessor, ``melgen generate`` / ``batch`` / ``evaluate``) take every control
+as :data:`MODEL_DEFAULT` ("not given") unless the user sets it. A
+``SamplingControls`` built directly uses the class defaults below.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from fractions import Fraction
+from typing import Any
+
+from music21_melgen.errors import GenerationError
+from music21_melgen.timeline import MeasureSpan
+
+__all__ = [
+    "MODEL_DEFAULT",
+    "CONTROLS",
+    "RECOMMENDABLE",
+    "MAX_CANDIDATES",
+    "Bars",
+    "SamplingControls",
+    "controls_from_json",
+    "controls_to_json",
+]
+
+MAX_CANDIDATES = 64  # best-of-N beyond this costs time and buys nothing measurable
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _ModelDefault:
+    """The type of :data:`MODEL_DEFAULT`; one instance, falsy, shown by name."""
+
+    _instance: "_ModelDefault | None" = None
+
+    def __new__(cls) -> "_ModelDefault":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MODEL_DEFAULT"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MODEL_DEFAULT"  # unpickles (in pool and Dask workers) as the same instance
+
+
+# "Not given": the model's recommended value is used (see SamplingControls.for_model).
+# None keeps its own meaning in the controls (continuation reduction off, no limit).
+MODEL_DEFAULT: Any = _ModelDefault()
+
+
+@dataclass(frozen=True)
+class Bars:
+    """A length in bars of the meter in force where a note begins.
+
+    ``Bars(1)`` is 4 quarters in 4/4, 3 in 3/4, 3 (a dotted half) in 6/8, also
+    in a pickup measure (the meter's bar, not the shorter measure).
+
+    >>> Bars(1), Bars(1.5).count
+    (Bars(1), Fraction(3, 2))
+    >>> Bars(0)
+    Traceback (most recent call last):
+    music21_melgen.errors.GenerationError: Bars needs a positive number of bars, got 0
+    """
+
+    count: Fraction  # bars, > 0
+
+    def __post_init__(self) -> None:
+        if not _is_number(self.count) or self.count <= 0:
+            raise GenerationError(f"Bars needs a positive number of bars, got {self.count!r}")
+        object.__setattr__(self, "count", Fraction(self.count).limit_denominator(10_000))
+
+    def __repr__(self) -> str:
+        count = self.count
+        return f"Bars({count.numerator if count.denominator == 1 else float(count)})"
+
+    def quarters(self, measure: MeasureSpan) -> Fraction:
+        """Quarter lengths of this many bars of ``measure``'s meter (its own length if unreadable).
+
+        >>> from music21_melgen.timeline import MeasureSpan
+        >>> Bars(1).quarters(MeasureSpan(1, Fraction(0), Fraction(1), "6/8", Fraction(3, 2)))
+        Fraction(3, 1)
+        """
+        numerator, _, denominator = measure.time_signature.partition("/")
+        try:
+            beats = sum(int(part) for part in numerator.split("+"))
+            bar = Fraction(4 * beats, int(denominator))
+        except (ValueError, ZeroDivisionError):
+            bar = measure.length
+        return self.count * (bar if bar > 0 else measure.length)
+
+
+@dataclass(frozen=True)
+class SamplingControls:
+    """How to sample: every knob with its unit and direction.
+
+    >>> SamplingControls(temperature=0.8, seed=3).temperature
+    0.8
+    >>> SamplingControls(top_p=0)
+    Traceback (most recent call last):
+    music21_melgen.errors.GenerationError: top_p must lie in (0, 1], got 0
+    """
+
+    seed: int = 0  # random seed; the same inputs and seed give the same melody
+    temperature: float = 1.0  # <1 safer, >1 wilder
+    top_p: float = 0.95  # nucleus: sample among the likeliest events holding this much probability; 1.0 = off
+    chord_tone_weight: float = 1.0  # multiplies notes of the current chord against other notes (1.0 = model as is)
+    continuation_reduction: tuple[float, float] | None = (1.3, 1.4)  # (start, growth) of MelGen's HOLD divisor; None = off
+    # Quarter lengths, or Bars(n) of the meter where the note begins; a hold past it is
+    # forbidden; None = no limit.
+    longest_note: Fraction | Bars | None = None
+    pitch_range: tuple[int, int] = (55, 79)  # lowest and highest MIDI pitch allowed, inclusive
+    # Quarter lengths; a rest past it is forbidden, a note must start; None = no limit. The
+    # model learned the corpus's instrumental breaks, and a sampled rest can otherwise go on
+    # for the rest of the piece; 8 quarters (two 4/4 bars) cut 10 % of the corpus's rests.
+    longest_rest: Fraction | None = Fraction(8)
+    candidates: int = 1  # melodies sampled; the one the model finds likeliest is kept
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise GenerationError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not _is_number(self.temperature) or self.temperature <= 0:
+            raise GenerationError(f"temperature must be a positive number, got {self.temperature!r}")
+        if not _is_number(self.top_p) or not 0 < self.top_p <= 1:
+            raise GenerationError(f"top_p must lie in (0, 1], got {self.top_p!r}")
+        if not _is_number(self.chord_tone_weight) or self.chord_tone_weight <= 0:
+            raise GenerationError(f"chord_tone_weight must be a positive number, got {self.chord_tone_weight!r}")
+        reduction = self.continuation_reduction
+        if reduction is not None:
+            if (
+                not isinstance(reduction, tuple)
+                or len(reduction) != 2
+                or not all(_is_number(x) and x > 0 for x in reduction)
+            ):
+                raise GenerationError(
+                    f"continuation_reduction must be None or (start, growth), two positive numbers; got {reduction!r}"
+                )
+        if self.longest_note is not None and not isinstance(self.longest_note, Bars):
+            if not _is_number(self.longest_note) or self.longest_note <= 0:
+                raise GenerationError(
+                    f"longest_note must be a positive quarter length or Bars(n), got {self.longest_note!r}"
+                )
+            object.__setattr__(self, "longest_note", Fraction(self.longest_note).limit_denominator(10_000))
+        if self.longest_rest is not None:
+            if not _is_number(self.longest_rest) or self.longest_rest <= 0:
+                raise GenerationError(f"longest_rest must be a positive quarter length, got {self.longest_rest!r}")
+            object.__setattr__(self, "longest_rest", Fraction(self.longest_rest).limit_denominator(10_000))
+        low_high = self.pitch_range
+        if (
+            not isinstance(low_high, tuple)
+            or len(low_high) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in low_high)
+            or not 0 <= low_high[0] <= low_high[1] <= 127
+        ):
+            raise GenerationError(f"pitch_range must be (low, high) MIDI numbers with 0 <= low <= high <= 127, got {low_high!r}")
+        if (
+            not isinstance(self.candidates, int)
+            or isinstance(self.candidates, bool)
+            or not 1 <= self.candidates <= MAX_CANDIDATES
+        ):
+            raise GenerationError(f"candidates must be an integer in 1..{MAX_CANDIDATES}, got {self.candidates!r}")
+
+
+    @classmethod
+    def for_model(cls, model: Any, **given: Any) -> "SamplingControls":
+        """The controls to sample ``model`` with: its recommendation, then what was ``given``.
+
+        ``model`` is a loaded model (its ``config`` holds the checkpoint's
+        ``sampling`` object) or that object itself as a mapping; a control not
+        in the recommendation takes the class default. A ``given`` value of
+        :data:`MODEL_DEFAULT` counts as not given.
+
+        >>> SamplingControls.for_model({"top_p": 0.5}, seed=2).top_p
+        0.5
+        >>> SamplingControls.for_model({"top_p": 0.5}, top_p=0.9, temperature=MODEL_DEFAULT).top_p
+        0.9
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise GenerationError(f"unknown sampling control(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        recommendation = model if isinstance(model, Mapping) else (getattr(model, "config", None) or {}).get("sampling")
+        settings = controls_from_json(recommendation or {})
+        settings.update(
+            (name, tuple(value) if isinstance(value, list) else value)
+            for name, value in given.items()
+            if value is not MODEL_DEFAULT
+        )
+        return cls(**settings)
+
+
+# The one list of sampling controls: every field of SamplingControls but the random
+# seed. A checkpoint may recommend each; the engine, the accessor, batch and the CLI
+# take each by this name.
+CONTROLS = tuple(f.name for f in fields(SamplingControls) if f.name != "seed")
+RECOMMENDABLE = CONTROLS  # the controls a checkpoint may recommend
+
+
+def controls_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :class:`SamplingControls` from a checkpoint's ``sampling`` object.
+
+    Keys are :data:`RECOMMENDABLE` (any may be left out); numbers as JSON
+    numbers, ``continuation_reduction`` and ``pitch_range`` as two-element
+    lists, ``null`` for off / no limit, ``longest_note`` as quarter lengths or
+    ``{"bars": n}``. Every value is checked; GenerationError says which is bad.
+
+    >>> controls_from_json({"top_p": 1.0, "continuation_reduction": None, "longest_note": {"bars": 1}})
+    {'top_p': 1.0, 'continuation_reduction': None, 'longest_note': Bars(1)}
+    >>> controls_from_json({"top_p": 2})
+    Traceback (most recent call last):
+    music21_melgen.errors.GenerationError: sampling: top_p must lie in (0, 1], got 2
+    """
+    if not isinstance(data, Mapping):
+        raise GenerationError(f"sampling must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(RECOMMENDABLE))
+    if unknown:
+        raise GenerationError(f"sampling: unknown setting(s) {', '.join(map(str, unknown))} (known: {', '.join(RECOMMENDABLE)})")
+    settings: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        elif name == "longest_note" and isinstance(value, Mapping):
+            if set(value) != {"bars"}:
+                raise GenerationError(f'sampling: longest_note must be quarter lengths, {{"bars": n}} or null, got {value!r}')
+            try:
+                value = Bars(value["bars"])
+            except GenerationError as error:
+                raise GenerationError(f"sampling: longest_note: {error}") from None
+        settings[name] = value
+    try:
+        SamplingControls(**settings)
+    except GenerationError as error:
+        raise GenerationError(f"sampling: {error}") from None
+    return settings
+
+
+def controls_to_json(controls: SamplingControls | Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON form :func:`controls_from_json` reads (all fields of a ``SamplingControls``).
+
+    >>> controls_to_json({"longest_note": Bars(1), "longest_rest": Fraction(8), "continuation_reduction": (1.3, 1.4)})
+    {'longest_note': {'bars': 1}, 'longest_rest': 8, 'continuation_reduction': [1.3, 1.4]}
+    """
+    items = (
+        {f.name: getattr(controls, f.name) for f in fields(controls)}
+        if isinstance(controls, SamplingControls)
+        else dict(controls)
+    )
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Bars):
+            return {"bars": plain(value.count)}
+        if isinstance(value, Fraction):
+            return value.numerator if value.denominator == 1 else float(value)
+        if isinstance(value, (tuple, list)):
+            return [plain(part) for part in value]
+        return value
+
+    return {name: plain(value) for name, value in items.items()}
