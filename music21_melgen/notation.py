@@ -178,10 +178,12 @@ def melody_part(
         while cursor < len(placed) and placed[cursor].end <= bar.offset:
             cursor += 1
         here = placed[cursor:bisect_left(onsets, bar_end, cursor)]  # placed is sorted by offset
-        if not here:
+        if not here and bar.length == nominal:
             rest = note.Rest(quarterLength=bar.length)
             rest.fullMeasure = True
             measure.insert(0, rest)
+        elif not here:  # a pickup or short bar: rests of its real length, never a 'measure' rest
+            _place(measure, bar, bar.offset, bar.length, None, False, False, nominal)
         else:
             _fill(measure, here, bar, keys, key_offsets, nominal)
         part.insert(bar.offset, measure)

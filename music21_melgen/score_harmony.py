@@ -96,7 +96,7 @@ class ScoreTimeline(ChordTimeline):
         ]
         for span in self.chords:
             bar = self.measure_at(span.offset)
-            beat = (span.offset - bar.offset) / bar.beat_length + 1
+            beat = (span.offset - bar.offset + _missing_before(bar, bar is self.measures[0])) / bar.beat_length + 1
             names = _names_in_key(span.key_tonic, span.mode)
             pitches = " ".join(names[pc] for pc in _sorted_from(span.pitch_classes, span.root))
             root = "-" if span.root is None else names[span.root]
@@ -244,6 +244,17 @@ def diatonic_triad(root: int, tonic: int, mode: str) -> frozenset[int]:
 
 
 # --- measures -------------------------------------------------------------------------
+
+
+def _missing_before(bar: MeasureSpan, first: bool) -> Fraction:
+    """Quarter lengths a pickup lacks before its first note (0 for any other measure).
+
+    >>> from music21_melgen.timeline import MeasureSpan
+    >>> _missing_before(MeasureSpan(0, Fraction(0), Fraction(1), "4/4", Fraction(1)), True)
+    Fraction(3, 1)
+    """
+    nominal = _frac(meter.TimeSignature(bar.time_signature).barDuration.quarterLength)
+    return nominal - bar.length if first and bar.length < nominal else Fraction(0)
 
 
 def _frac(value: float | Fraction) -> Fraction:
