@@ -30,12 +30,21 @@ from typing import Any
 from music21 import converter, key, metadata, stream
 
 from music21_melgen.errors import GenerationError, MelgenError, ModelError, OutputError, ScoreError
+from music21_melgen.atomic import atomic_write
 from music21_melgen.files import (
     OUTPUT_FORMATS,
     SCHEMA_KINDS,  # noqa: F401  (re-exported: engine.SCHEMA_KINDS)
     _check_writable,
+    _mxl_bytes,
     musicxml_bytes,
     write_score,
+)
+from music21_melgen.midi_io import midi_with_melody, read_midi
+from music21_melgen.musicxml_merge import (
+    MAX_UNPACKED_BYTES,
+    MUSICXML_SUFFIXES,
+    merged_musicxml,
+    read_musicxml_bytes,
 )
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.parts import melody_of, part_roles, parts_of
@@ -120,29 +129,79 @@ def load_model(model: str | os.PathLike | Any = "default") -> Any:
 # --- reading ----------------------------------------------------------------------------
 
 
-def read_score(path: str | os.PathLike) -> stream.Score:
+def read_score(path: str | os.PathLike, *, limit: int = MAX_UNPACKED_BYTES) -> stream.Score:
     """Parse any file music21 (or our ``.har``/``.mel`` converters) reads, never from the pickle cache.
 
-    Raises :class:`ScoreError` naming the file when it is missing or unreadable.
+    MIDI files are read by :func:`music21_melgen.midi_io.read_midi` (quantized,
+    barred parts); MusicXML is read at most ``limit`` bytes (default 50 MB,
+    also the bound for the score inside an ``.mxl``). Raises
+    :class:`ScoreError` naming the file when it is missing, not a regular
+    file, unreadable, too large, or holds several scores (an ABC book).
     """
-    source = Path(path)
+    return _read_source(Path(path), limit)[0]
+
+
+def _check_input(source: Path, what: str = "") -> None:
+    """Raise :class:`ScoreError` unless ``source`` is a readable regular file (``what``: 'the primer ')."""
+    if not source.exists():
+        raise ScoreError(f"{what}{source}: no such file")
+    if source.is_dir():
+        raise ScoreError(f"{what}{source}: is a folder, not a score file")
     if not source.is_file():
-        raise ScoreError(f"{source}: no such file")
+        raise ScoreError(f"{what}{source}: is not a regular file (a FIFO, socket or device); give a score file")
     if not os.access(source, os.R_OK):
-        raise ScoreError(f"{source}: not readable (check its permissions)")
+        raise ScoreError(f"{what}{source}: not readable (check its permissions)")
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception's message on one line: a traceback embedded in it is cut to its last line.
+
+    >>> _one_line(ValueError("Traceback (most recent call last):\\n  File x\\nRomanTextError: bad token"))
+    'RomanTextError: bad token'
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    if any(line.startswith("Traceback") for line in lines):
+        return lines[-1]
+    return lines[0] if len(lines) == 1 else lines[0] + " ..."
+
+
+def _read_source(source: Path, limit: int = MAX_UNPACKED_BYTES) -> tuple[stream.Score, bytes | None, str]:
+    """The score of ``source``, the input's own bytes (MusicXML text or MIDI file) and their kind.
+
+    The kind is 'musicxml', 'midi' or '' (other formats: no bytes kept).
+    """
+    _check_input(source)
+    suffix = source.suffix.lower()
+    original: bytes | None = None
+    kind = ""
     try:
-        parsed = converter.parse(source, forceSource=True)
+        if suffix in (".mid", ".midi"):
+            original, kind = source.read_bytes(), "midi"
+            parsed: Any = read_midi(source)
+        elif suffix in MUSICXML_SUFFIXES:
+            original, kind = read_musicxml_bytes(source, limit=limit), "musicxml"
+            parsed = converter.parseData(original, format="musicxml", forceSource=True)
+        else:
+            parsed = converter.parse(source, forceSource=True)
     except MelgenError:
         raise
-    except Exception as error:  # music21's parsers raise many kinds; say which file failed
+    except Exception as error:  # music21's parsers raise many kinds; say which file failed, on one line
         raise ScoreError(
-            f"{source}: music21 cannot read it as a score ({type(error).__name__}: {error}); "
+            f"{source}: music21 cannot read it as a score ({type(error).__name__}: {_one_line(error)}); "
             "give a MusicXML, MIDI, ABC, RomanText, Humdrum or Rock Corpus .har file"
         ) from None
     if isinstance(parsed, stream.Opus):
-        if not parsed.scores:
+        scores = list(parsed.scores)
+        if not scores:
             raise ScoreError(f"{source}: the file holds no score")
-        parsed = parsed.scores[0]
+        if len(scores) > 1:
+            raise ScoreError(
+                f"{source}: holds {len(scores)} scores (a book of tunes); melgen writes one melody per "
+                "score: put each tune in a file of its own (or call generate on each of opus.scores)"
+            )
+        parsed = scores[0]
     if not isinstance(parsed, stream.Score):
         score = stream.Score()
         score.insert(0, parsed)
@@ -150,7 +209,7 @@ def read_score(path: str | os.PathLike) -> stream.Score:
     if parsed.metadata is None:
         parsed.metadata = metadata.Metadata()
     parsed.metadata.filePath = str(source)
-    return parsed
+    return parsed, original, kind
 
 
 def melody_notes(melody: stream.Stream | str | os.PathLike | Sequence[MelodyNote]) -> tuple[MelodyNote, ...]:
@@ -163,6 +222,7 @@ def melody_notes(melody: stream.Stream | str | os.PathLike | Sequence[MelodyNote
     merge by MIDI pitch (:func:`music21_melgen.parts.melody_of`).
     """
     if isinstance(melody, (str, os.PathLike)):
+        _check_input(Path(melody), "the primer ")
         melody = read_score(melody)
     if not isinstance(melody, stream.Stream):
         notes = tuple(melody)
@@ -224,6 +284,11 @@ def generate(
     """
     if not isinstance(score, stream.Stream):
         raise ScoreError(f"expected a music21 Stream, got {type(score).__name__}")
+    if isinstance(score, stream.Opus):
+        raise ScoreError(
+            f"{describe_score(score)} is an Opus of {len(score.scores)} scores: a melody follows one "
+            "score; call generate on each of opus.scores"
+        )
     if inPlace and not isinstance(score, stream.Score):
         raise ScoreError(
             f"{describe_score(score)} is a {type(score).__name__}, not a Score: a melody part can "
@@ -336,6 +401,7 @@ def generate_file(
     model: str | os.PathLike | Any = "default",
     chord_parts: Sequence[int | str] | None = None,
     primer: stream.Stream | str | os.PathLike | Sequence[MelodyNote] | None = None,
+    limit: int = MAX_UNPACKED_BYTES,
     **controls: Any,
 ) -> GenerateResult:
     """Read ``input_path``, write it with a generated melody to ``output_path``.
@@ -344,7 +410,13 @@ def generate_file(
     chord_tone_weight, continuation_reduction, candidates, pitch_range,
     longest_note, longest_rest); one left out (or ``MODEL_DEFAULT``) takes the
     model's recommended value. The output format follows the extension (``OUTPUT_FORMATS``);
-    the input is never modified, the output never left half written.
+    the input is never modified, the output never left half written. A
+    MusicXML input written as MusicXML (or ``.mxl``) is the user's document
+    plus the melody's part, every other element unchanged
+    (:mod:`~music21_melgen.musicxml_merge`); a MIDI input written as MIDI is
+    the user's tracks, byte for byte, plus a melody track
+    (:mod:`~music21_melgen.midi_io`). ``limit``: the most bytes of MusicXML
+    read from the input (default 50 MB).
     """
     started = time.perf_counter()
     source, target = Path(input_path), Path(output_path)
@@ -356,13 +428,22 @@ def generate_file(
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise OutputError(f"{target}: is the input file; choose another output so the input stays as it is")
     _check_control_names(controls)
-    score = read_score(source)
+    score, original, kind = _read_source(source, limit)
     timeline = timeline_from_score(score, chord_parts=chord_parts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KeyEstimatedWarning)
         part, melody, loaded = _melody_for(score, timeline, seed, controls, primer, model, DEFAULT_PART_NAME)
-    _insert_on_top(score, part)
-    write_score(score, target, timeline=timeline)
+    fmt = OUTPUT_FORMATS[target.suffix.lower()]
+    if original is not None and kind == "musicxml" and fmt in ("musicxml", "mxl"):
+        data = merged_musicxml(original, musicxml_bytes(stream.Score([part])), where=str(source))
+        atomic_write(target, data if fmt == "musicxml" else _mxl_bytes(data, target.with_suffix(".musicxml").name))
+    elif original is not None and kind == "midi" and fmt == "midi":
+        end = timeline.measures[-1].offset + timeline.measures[-1].length
+        notes = [n for n in melody.notes if n.offset < end]
+        atomic_write(target, midi_with_melody(original, notes, name=DEFAULT_PART_NAME, where=str(source)))
+    else:
+        _insert_on_top(score, part)
+        write_score(score, target, timeline=timeline)
     first = timeline.chords[0]
     return GenerateResult(
         input=source,

@@ -28,7 +28,7 @@ from music21.stream.makeNotation import iterateBeamGroups
 from music21_melgen.errors import GenerationError
 from music21_melgen.timeline import ChordTimeline, MeasureSpan, MelodyNote
 
-__all__ = ["DEFAULT_PART_NAME", "melody_part", "spell", "key_for"]
+__all__ = ["DEFAULT_PART_NAME", "melody_part", "spell", "key_for", "split_note_values", "split_rest_values"]
 
 DEFAULT_PART_NAME = "Melody (melgen)"
 
@@ -440,3 +440,21 @@ def _decompose(length: Fraction) -> tuple[Fraction, ...] | None:
             if tail is not None:
                 return (value, *tail)
     return None
+
+
+def split_note_values(position: Fraction, length: Fraction, beat: Fraction) -> list[Fraction]:
+    """Single note values (tied) for a note ``length`` long, ``position`` into a measure of ``beat``-long beats.
+
+    >>> split_note_values(Fraction(1, 2), Fraction(5, 4), Fraction(1))
+    [Fraction(1, 2), Fraction(3, 4)]
+    """
+    return _note_values(position, length, beat)
+
+
+def split_rest_values(position: Fraction, length: Fraction, beat: Fraction) -> list[Fraction]:
+    """Rest values for a gap ``length`` long, ``position`` into a measure, showing the beats.
+
+    >>> split_rest_values(Fraction(1), Fraction(3), Fraction(1))
+    [Fraction(1, 1), Fraction(2, 1)]
+    """
+    return _rest_values(position, length, beat)

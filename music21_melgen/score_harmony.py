@@ -47,8 +47,9 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
-from music21 import chord, harmony, key, meter, pitch, roman, stream
+from music21 import chord, harmony, key, meter, note, pitch, roman, stream
 
 from music21_melgen.errors import ScoreError
 from music21_melgen.parts import part_roles, parts_of, pitched_notes
@@ -491,11 +492,40 @@ def _accompaniment_parts(score: stream.Stream) -> list[tuple[int, stream.Stream]
     return [(index, parts[index]) for index in chosen]
 
 
-def _notes_stream(parts: Iterable[stream.Stream]) -> stream.Score:
-    score = stream.Score()
+def _timed_notes(part: stream.Stream) -> list[tuple[Fraction, note.NotRest]]:
+    """The part's pitched notes (:func:`~music21_melgen.parts.pitched_notes`) with their offsets in it.
+
+    One ``flatten()`` finds every offset; asking each element for its offset
+    in the hierarchy searches its sites every time (most of a second for a song).
+    """
+    flat = part.flatten()
+    wanted = {id(element) for element in pitched_notes(part)}
+    return [(_frac(flat.elementOffset(element)), element) for element in flat.notes if id(element) in wanted]
+
+
+def _notes_stream(parts: Iterable[stream.Stream]) -> stream.Stream:
+    """What music21's key analysis reads of ``parts``: one note per pitch class, as long as all of them.
+
+    The profile analysis weighs each pitch class by its total length, so this
+    gives the key of the whole accompaniment without copying it (a copy of a
+    MIDI accompaniment costs most of a second).
+
+    >>> from music21 import note
+    >>> [(n.name, n.quarterLength) for n in _notes_stream([stream.Part([note.Note('C4'), note.Note('C5')])]).notes]
+    [('C', 2.0)]
+    """
+    weights: dict[int, float] = {}
+    names: dict[int, str] = {}
     for part in parts:
-        score.insert(0, copy.deepcopy(part))
-    return score
+        for element in pitched_notes(part):
+            for sounding in element.pitches:
+                weights[sounding.pitchClass] = weights.get(sounding.pitchClass, 0.0) + element.quarterLength
+                names.setdefault(sounding.pitchClass, sounding.name)
+    flat = stream.Stream()
+    for pc, weight in sorted(weights.items()):
+        if weight > 0:
+            flat.append(note.Note(names[pc], quarterLength=weight))
+    return flat
 
 
 def _beat_windows(measures: list[MeasureSpan]) -> list[tuple[Fraction, Fraction]]:
@@ -528,8 +558,8 @@ def _chordified_events(
     sounding: list[tuple[Fraction, Fraction, tuple[pitch.Pitch, ...]]] = []
     for part in parts:
         part_offset = _frac(part.getOffsetInHierarchy(score)) if part is not score else Fraction(0)
-        for element in pitched_notes(part):
-            start = part_offset + _frac(element.getOffsetInHierarchy(part))
+        for start_in_part, element in _timed_notes(part):
+            start = part_offset + start_in_part
             length = _frac(element.duration.quarterLength)
             if length > 0:
                 sounding.append((start, start + length, tuple(element.pitches)))
@@ -564,8 +594,17 @@ def _chordified_events(
 
 
 def _named_chord(pitches: list[pitch.Pitch], offset: Fraction, tonic: int, mode: str) -> _Event:
-    """Name the pitches of one beat with music21's chord analysis."""
-    sounding = chord.Chord(sorted(pitches, key=lambda p: p.ps))
+    """Name the pitches of one beat with music21's chord analysis (cached: the analysis costs ms)."""
+    spelled = tuple(sorted((p.nameWithOctave for p in pitches), key=lambda name: pitch.Pitch(name).ps))
+    root, classes, label = _named_pitches(spelled, tonic, mode)
+    return _Event(offset, root, classes, label)
+
+
+@lru_cache(maxsize=4096)
+def _named_pitches(names: tuple[str, ...], tonic: int, mode: str) -> tuple[int, frozenset[int], str]:
+    """Root, pitch classes and label of the pitches ``names`` (low to high) in a key."""
+    sounding = chord.Chord(list(names))
+    pitches = sounding.pitches
     classes = frozenset(p.pitchClass for p in pitches)
     if len(classes) == 1:
         root = next(iter(classes))
@@ -585,11 +624,17 @@ def _named_chord(pitches: list[pitch.Pitch], offset: Fraction, tonic: int, mode:
         while stacked and tone.ps <= stacked[-1].ps:
             tone.octave += 1
         stacked.append(tone)
-    named = chord.Chord(stacked)
+    return root, classes, _chord_label(tuple(p.nameWithOctave for p in stacked))
+
+
+@lru_cache(maxsize=4096)
+def _chord_label(stacked: tuple[str, ...]) -> str:
+    """music21's chord-symbol figure for pitches stacked from the root, else the names joined by '/'."""
+    named = chord.Chord(list(stacked))
     label = harmony.chordSymbolFigureFromChord(named)
     if not label or "Cannot Be Identified" in label or " " in label:
         label = "/".join(p.name for p in named.pitches)
-    return _Event(offset, root, classes, label)
+    return label
 
 
 # --- spans ----------------------------------------------------------------------------

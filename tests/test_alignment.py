@@ -36,7 +36,7 @@ T:A waltz with a pickup
 M:3/4
 L:1/4
 K:D
-A|"D"d2 f|"G"g2 e|"A"c2 e|"D"d2:|
+"A"A|"D"d2 f|"G"g2 e|"A"c2 e|"D"d2:|
 """
 
 ROMANTEXT = """Composer: Nobody
