@@ -42,3 +42,33 @@ def test_musescore_reads_the_generated_melody(tmp_path: Path) -> None:
     assert "Melody (melgen)" in names
     harmonies = [h for h in staves[1].iter("Harmony")] + [h for h in staves[0].iter("Harmony")]
     assert len(harmonies) == 20
+
+
+def _through_musescore(written: Path, tmp_path: Path) -> Path:
+    converted = tmp_path / f"{written.stem}_musescore.musicxml"
+    environment = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    done = subprocess.run(
+        [MSCORE, "-o", str(converted), str(written)], capture_output=True, text=True, timeout=300, env=environment
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return converted
+
+
+@pytest.mark.parametrize("name", ["jig.abc", "pickup.rntxt"])
+def test_musescore_reads_the_melody_aligned_with_the_score(tmp_path: Path, name: str) -> None:
+    from test_alignment import JIG, ROMANTEXT, generated, measure_rows
+
+    written = generated(tmp_path, name, JIG if name == "jig.abc" else ROMANTEXT)
+    rows = measure_rows(_through_musescore(written, tmp_path))
+    assert len(rows) == 2 and rows[0] == rows[1]
+    assert rows[0][0][1] < 3  # the pickup stays short in MuseScore too
+
+
+def test_musescore_reads_a_pop909_song_aligned(tmp_path: Path) -> None:
+    from test_alignment import measure_rows, pop909_files
+
+    source = pop909_files(1)[0]
+    written = tmp_path / "song.musicxml"
+    engine.generate_file(source, written, seed=0)
+    rows = measure_rows(_through_musescore(written, tmp_path))
+    assert len(rows) >= 3 and all(row == rows[0] for row in rows)
