@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import struct
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,7 +30,7 @@ from music21 import chord, instrument, key, meter, note, percussion, pitch, stre
 from music21 import midi as m21midi
 
 from music21_melgen.errors import OutputError, ScoreError
-from music21_melgen.notation import split_rest_values, split_note_values
+from music21_melgen.notation import settled_duration, split_note_values, split_rest_values
 from music21_melgen.timeline import MeasureSpan, MelodyNote
 
 __all__ = ["DRUM_CHANNEL", "MELODY_PROGRAM", "read_midi", "midi_with_melody", "quantize"]
@@ -175,6 +176,7 @@ def _part(
     played.partName = part.partName
     part.insert(0, played)
     voices = _voices(track.sounds)
+    onsets = [[sound.onset for sound in voice] for voice in voices]
     cursors = [0] * len(voices)
     for number, bar in enumerate(spans):
         measure = stream.Measure(number=bar.number)
@@ -186,7 +188,8 @@ def _part(
         for voice_index, voice in enumerate(voices):
             while cursors[voice_index] < len(voice) and voice[cursors[voice_index]].end <= bar.offset:
                 cursors[voice_index] += 1
-            here = [s for s in voice[cursors[voice_index]:] if s.onset < bar.offset + bar.length]
+            cursor = cursors[voice_index]
+            here = voice[cursor:bisect_left(onsets[voice_index], bar.offset + bar.length, cursor)]
             if voice_index > 0 and not here:
                 continue
             container = stream.Voice(id=str(voice_index + 1)) if len(voices) > 1 else measure
@@ -194,8 +197,10 @@ def _part(
             containers.append(container)
         for container in containers:
             if container is not measure:
-                measure.insert(0, container)
-        part.insert(bar.offset, measure)
+                measure.coreInsert(0, container)
+        measure.coreElementsChanged()
+        part.coreInsert(bar.offset, measure)
+    part.coreElementsChanged()
     return part
 
 
@@ -212,6 +217,7 @@ def _fill(container: stream.Stream, sounds: Iterable[_Sound], bar: MeasureSpan, 
         position = stop
     if position < bar_end:
         _put(container, bar, position, bar_end - position, None, False, False, drums)
+    container.coreElementsChanged()
 
 
 def _put(
@@ -240,8 +246,8 @@ def _put(
             ends = index == len(pieces) - 1 and not tied_onwards
             if not (starts and ends) and not drums:
                 element.tie = tie.Tie("start" if starts else "stop" if ends else "continue")
-        element.quarterLength = value
-        container.insert(position, element)
+        element.duration = settled_duration(value)
+        container.coreInsert(position, element)  # in order; _fill tells the container once at its end
         position += value
 
 
