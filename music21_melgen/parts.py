@@ -29,7 +29,7 @@ from music21 import chord, harmony, instrument, note, percussion, stream
 
 from music21_melgen.timeline import MelodyNote, append_tied
 
-__all__ = ["MONOPHONIC_SHARE", "PartRoles", "is_drums", "melody_of", "part_roles", "parts_of", "pitched_notes"]
+__all__ = ["MONOPHONIC_SHARE", "PartRoles", "is_drums", "is_pitched", "melody_of", "part_roles", "parts_of", "pitched_notes"]
 
 # A part is "mostly monophonic" when at least this share of its onsets are single notes.
 MONOPHONIC_SHARE = 0.9
@@ -58,13 +58,21 @@ def pitched_notes(part: stream.Stream) -> list[note.NotRest]:
 
     (``harmony.Harmony`` covers both: a ``RomanNumeral`` is one.)
     """
-    return [
-        element
-        for element in part.recurse().notes
-        if isinstance(element, (note.Note, chord.Chord))
+    return [element for element in part.recurse().notes if is_pitched(element)]
+
+
+def is_pitched(element: object) -> bool:
+    """A sounding note or chord with pitches (not a chord symbol, numeral or unpitched hit).
+
+    >>> from music21 import harmony
+    >>> is_pitched(note.Note('C4')), is_pitched(harmony.ChordSymbol('C')), is_pitched(note.Unpitched())
+    (True, False, False)
+    """
+    return (
+        isinstance(element, (note.Note, chord.Chord))
         and not isinstance(element, harmony.Harmony)
-        and element.pitches
-    ]
+        and bool(element.pitches)
+    )
 
 
 def is_drums(part: stream.Stream) -> bool:

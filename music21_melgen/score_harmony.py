@@ -49,10 +49,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from music21 import chord, harmony, key, meter, note, pitch, roman, stream
+from music21 import chord, harmony, interval, key, meter, note, pitch, roman, stream
 
 from music21_melgen.errors import ScoreError
-from music21_melgen.parts import part_roles, parts_of, pitched_notes
+from music21_melgen.parts import is_pitched, part_roles, parts_of, pitched_notes
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
 __all__ = ["ScoreTimeline", "timeline_from_score", "describe_score", "diatonic_triad"]
@@ -499,8 +499,7 @@ def _timed_notes(part: stream.Stream) -> list[tuple[Fraction, note.NotRest]]:
     in the hierarchy searches its sites every time (most of a second for a song).
     """
     flat = part.flatten()
-    wanted = {id(element) for element in pitched_notes(part)}
-    return [(_frac(flat.elementOffset(element)), element) for element in flat.notes if id(element) in wanted]
+    return [(_frac(flat.elementOffset(element)), element) for element in flat.notes if is_pitched(element)]
 
 
 def _notes_stream(parts: Iterable[stream.Stream]) -> stream.Stream:
@@ -627,9 +626,36 @@ def _named_pitches(names: tuple[str, ...], tonic: int, mode: str) -> tuple[int, 
     return root, classes, _chord_label(tuple(p.nameWithOctave for p in stacked))
 
 
-@lru_cache(maxsize=4096)
 def _chord_label(stacked: tuple[str, ...]) -> str:
-    """music21's chord-symbol figure for pitches stacked from the root, else the names joined by '/'."""
+    """music21's chord-symbol figure for pitches stacked from the root, else the names joined by '/'.
+
+    The figure is worked out once per chord shape, on C, and given the root's
+    name (music21's analysis costs about 8 ms a chord).
+
+    >>> _chord_label(('F#3', 'A3', 'C#4', 'E4')), _chord_label(('B-3', 'D4', 'F4')), _chord_label(('C3', 'C#3', 'D3'))
+    ('F#m7', 'B-', 'C/C#/D')
+    """
+    root = pitch.Pitch(stacked[0])
+    shape = tuple(interval.Interval(root, pitch.Pitch(name)).directedName for name in stacked[1:])
+    suffix = _shape_suffix(shape)
+    return root.name + suffix if suffix is not None else _figure(stacked)
+
+
+@lru_cache(maxsize=1024)
+def _shape_suffix(shape: tuple[str, ...]) -> str | None:
+    """What music21's figure adds to the root's name for a chord of these intervals above it.
+
+    None when the figure names other pitches (``add``, ``omit``, a bass) or
+    another root: those are worked out on the chord itself.
+    """
+    label = _figure(("C3", *(pitch.Pitch("C3").transpose(name).nameWithOctave for name in shape)))
+    if not label.startswith("C") or label[1:2] in ("#", "-") or any(p in label for p in ("add", "omit", "/")):
+        return None
+    return label[1:]
+
+
+@lru_cache(maxsize=4096)
+def _figure(stacked: tuple[str, ...]) -> str:
     named = chord.Chord(list(stacked))
     label = harmony.chordSymbolFigureFromChord(named)
     if not label or "Cannot Be Identified" in label or " " in label:
