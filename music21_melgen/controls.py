@@ -133,6 +133,11 @@ class SamplingControls:
     # for the rest of the piece; 8 quarters (two 4/4 bars) cut 10 % of the corpus's rests.
     longest_rest: Fraction | None = Fraction(8)
     candidates: int = 1  # melodies sampled; the one the model finds likeliest is kept
+    # Form: how closely a passage that echoes an earlier one (music21_melgen.form) repeats
+    # it, 0..1: 0 = as the model learned (it sees the earlier passage and echoes it as real
+    # songs do), 1 = exact repetition wherever the rules allow; between, each step copies
+    # the echoed event with that extra probability.
+    repetition: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
@@ -177,6 +182,8 @@ class SamplingControls:
             or not 1 <= self.candidates <= MAX_CANDIDATES
         ):
             raise GenerationError(f"candidates must be an integer in 1..{MAX_CANDIDATES}, got {self.candidates!r}")
+        if not _is_number(self.repetition) or not 0 <= self.repetition <= 1:
+            raise GenerationError(f"repetition must lie in 0..1, got {self.repetition!r}")
 
 
     @classmethod

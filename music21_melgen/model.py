@@ -24,6 +24,7 @@ from torch.nn import functional as F
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import ModelError
+from music21_melgen.form import find_form, reference_events, step_lags
 from music21_melgen.network import LstmSteps
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -38,6 +39,12 @@ __all__ = [
 ]
 
 
+# Sane bounds of the network's sizes (a checkpoint's config is checked against them
+# before anything is allocated; checkpoint.py also bounds the parameter count).
+MAX_WIDTH = 4096  # vocabulary, conditioning, embedding and hidden widths
+MAX_LAYERS = 8  # stacked LSTM layers
+
+
 @dataclass(frozen=True)
 class MelodyLSTMConfig:
     """Hyper-parameters of :class:`MelodyLSTM`; sizes V and C come from the representation."""
@@ -48,14 +55,23 @@ class MelodyLSTMConfig:
     hidden_size: int = 256  # LSTM units per layer
     num_layers: int = 2  # stacked LSTM layers
     dropout: float = 0.2  # between LSTM layers and before the output layer (training only)
+    # Form: the input also carries the event at the aligned step of the passage this one
+    # echoes (music21_melgen.form), embedded like the previous event; index V = no echo.
+    reference: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "conditioning_size", "embedding_size", "hidden_size", "num_layers"):
+        for name, high in (
+            ("vocab_size", MAX_WIDTH),
+            ("conditioning_size", MAX_WIDTH),
+            ("embedding_size", MAX_WIDTH),
+            ("hidden_size", MAX_WIDTH),
+            ("num_layers", MAX_LAYERS),
+        ):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ModelError(f"MelodyLSTMConfig.{name} must be a positive integer, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+                raise ModelError(f"MelodyLSTMConfig.{name} must be an integer in 1..{high}, got {value!r:.80}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ModelError(f"MelodyLSTMConfig.dropout must lie in [0, 1), got {self.dropout!r}")
+            raise ModelError(f"MelodyLSTMConfig.dropout must lie in [0, 1), got {self.dropout!r:.80}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "MelodyLSTMConfig":
@@ -87,8 +103,10 @@ class MelodyLSTM(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        if config.reference:
+            self.reference_embedding = nn.Embedding(config.vocab_size + 1, config.embedding_size)
         self.lstm = nn.LSTM(
-            config.embedding_size + config.conditioning_size,
+            config.embedding_size * (2 if config.reference else 1) + config.conditioning_size,
             config.hidden_size,
             config.num_layers,
             batch_first=True,
@@ -103,6 +121,7 @@ class MelodyLSTM(nn.Module):
         cond: torch.Tensor,
         targets: torch.Tensor | None = None,
         state: tuple[torch.Tensor, torch.Tensor] | None = None,
+        reference: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, torch.Tensor]]:
         """Logits of the next event at every step.
 
@@ -112,6 +131,8 @@ class MelodyLSTM(nn.Module):
         cond : float32 [B, T, C], conditioning rows
         targets : int64 [B, T] or None, the event of each step; -1 = padding, ignored
         state : (h, c), each [layers, B, H], or None for a zero start
+        reference : int64 [B, T] or None, the echoed event of each step (V = none);
+            needed by a network built with ``reference``, None = no echo anywhere
 
         Returns
         -------
@@ -127,7 +148,12 @@ class MelodyLSTM(nn.Module):
             raise ModelError(
                 f"conditioning has {cond.shape[2]} columns, the model expects {config.conditioning_size}"
             )
-        x = torch.cat([self.embedding(prev_events), cond], dim=-1)  # [B, T, E + C]
+        parts = [self.embedding(prev_events), cond]  # [B, T, E], [B, T, C]
+        if config.reference:
+            if reference is None:
+                reference = torch.full_like(prev_events, config.vocab_size)
+            parts.append(self.reference_embedding(reference))  # [B, T, E]
+        x = torch.cat(parts, dim=-1)  # [B, T, E + C (+ E)]
         out, state = self.lstm(x, state)  # [B, T, H]
         logits = self.head(self.dropout(out))  # [B, T, V]
         loss = None
@@ -254,6 +280,13 @@ class LstmMelodyModel(TorchMelodyModel):
                 weights[f"w_ih{layer}"] = state[f"lstm.weight_ih_l{layer}"]
                 weights[f"w_hh{layer}"] = state[f"lstm.weight_hh_l{layer}"]
                 weights[f"b{layer}"] = state[f"lstm.bias_ih_l{layer}"] + state[f"lstm.bias_hh_l{layer}"]
+            config = self.network.config
+            if config.reference:
+                # The echoed event's input projection, as a table like the previous event's [V + 1, 4H].
+                width = config.embedding_size + config.conditioning_size
+                w_ih0 = weights["w_ih0"]
+                weights["reference"] = state["reference_embedding.weight"] @ w_ih0[:, width:].T
+                weights["w_ih0"] = w_ih0[:, :width]
             self._numpy_weights = weights
         return self._numpy_weights
 
@@ -262,18 +295,30 @@ class LstmMelodyModel(TorchMelodyModel):
         return LstmSteps(self.numpy_weights())
 
     @torch.no_grad()
-    def event_log_probs(self, events: np.ndarray, conditioning: np.ndarray) -> np.ndarray:
-        """Natural-log probability the model gives each event of a sequence (float64 [T])."""
+    def event_log_probs(
+        self, events: np.ndarray, conditioning: np.ndarray, reference: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Natural-log probability the model gives each event of a sequence (float64 [T]).
+
+        ``reference``: the echoed event of each step (a network built with
+        ``reference``; None = no echo anywhere).
+        """
         prev = torch.from_numpy(shifted_inputs(events))[None]
         cond = torch.from_numpy(np.ascontiguousarray(conditioning, dtype=np.float32))[None]
-        logits, _, _ = self.network(prev, cond)
+        echoed = None if reference is None else torch.from_numpy(np.asarray(reference, dtype=np.int64))[None]
+        logits, _, _ = self.network(prev, cond, reference=echoed)
         log_probs = torch.log_softmax(logits[0].double(), dim=-1)
         return log_probs[torch.arange(len(events)), torch.from_numpy(events)].numpy()
 
     def log_likelihood(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:
         """Mean log2-probability per grid step of ``notes`` over ``timeline`` (≤ 0)."""
         events, conditioning = self.representation.encode(timeline, notes)
-        return float(self.event_log_probs(events, conditioning).mean() / math.log(2))
+        reference = None
+        if self.network.config.reference:  # the echoes the harmony implies, of the real melody
+            grid = self.representation.grid(timeline)
+            lags = step_lags(find_form(timeline), np.maximum(grid.measure_index, 0))
+            reference = reference_events(events, lags, self.network.config.vocab_size)
+        return float(self.event_log_probs(events, conditioning, reference).mean() / math.log(2))
 
     def bits_per_step(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:
         """Loss in bits per grid step of ``notes`` over ``timeline`` (``-log_likelihood``)."""

@@ -38,15 +38,23 @@ __all__ = ["StepNetwork", "MelodyModel", "LstmSteps", "WindowSteps", "rows_times
 
 @runtime_checkable
 class StepNetwork(Protocol):
-    """A network as sampling drives it: one step at a time, for a batch of candidates."""
+    """A network as sampling drives it: one step at a time, for a batch of candidates.
+
+    ``uses_reference``: the network reads, at each step, the event at the
+    aligned step of the passage this one echoes (:mod:`~music21_melgen.form`);
+    ``none_reference`` is the event index meaning "no echo here".
+    """
+
+    uses_reference: bool
+    none_reference: int
 
     def start(self, tables: StepTables, batch: int) -> None:
         """Zero the state of ``batch`` candidates over one timeline's tables."""
 
-    def step(self, t: int, previous: np.ndarray) -> np.ndarray:
-        """Logits [B, V] of step ``t``, given each candidate's event of step ``t - 1``."""
+    def step(self, t: int, previous: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+        """Logits [B, V] of step ``t``, given each candidate's event of step ``t - 1`` and its echoed event."""
 
-    def feed(self, t: int, previous: np.ndarray) -> None:
+    def feed(self, t: int, previous: np.ndarray, reference: np.ndarray | None = None) -> None:
         """Advance past step ``t`` whose event is already known (a primer), logits not needed."""
 
 
@@ -116,11 +124,16 @@ class LstmSteps:
 
     ``weights``: ``embedding`` [V, E]; per layer ``l``: ``w_ih{l}`` [4H, in],
     ``w_hh{l}`` [4H, H], ``b{l}`` [4H] (both biases summed); ``head_w`` [V, H],
-    ``head_b`` [V]. Gate order is PyTorch's: input, forget, cell, output.
+    ``head_b`` [V]; with form, ``reference`` [V + 1, 4H], the echoed event's
+    input projection (row V: no echo). Gate order is PyTorch's: input, forget,
+    cell, output.
     """
 
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         self.embedding = weights["embedding"]
+        self.reference_table = weights.get("reference")
+        self.uses_reference = self.reference_table is not None
+        self.none_reference = len(self.embedding)
         self.layers = sum(1 for key in weights if key.startswith("w_hh"))
         self.hidden = weights["w_hh0"].shape[1]
         width = self.embedding.shape[1]
@@ -139,12 +152,15 @@ class LstmSteps:
         self.c = [np.zeros((batch, self.hidden)) for _ in range(self.layers)]
         self.pre = _Projection(tables.conditioning, self.w_cond_t)  # pre[t] = [4H]
 
-    def step(self, t: int, previous: np.ndarray) -> np.ndarray:
+    def step(self, t: int, previous: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
         size = self.hidden
         x = previous
         for layer in range(self.layers):
             if layer == 0:
                 gates = self.pre[t] + self.table[previous]  # input projection: precomputed + table
+                if self.reference_table is not None:
+                    echoed = np.full(len(previous), self.none_reference) if reference is None else reference
+                    gates = gates + self.reference_table[echoed]
             else:
                 gates = self.bias[layer] + rows_times(self.w_ih[layer], x)
             gates += rows_times(self.w_hh[layer], self.h[layer])
@@ -156,8 +172,8 @@ class LstmSteps:
             self.h[layer] = x
         return rows_times(self.head_w, x) + self.head_b
 
-    def feed(self, t: int, previous: np.ndarray) -> None:
-        self.step(t, previous)  # the state needs the whole step; the logits are dropped
+    def feed(self, t: int, previous: np.ndarray, reference: np.ndarray | None = None) -> None:
+        self.step(t, previous, reference)  # the state needs the whole step; the logits are dropped
 
 
 class WindowSteps:
@@ -169,6 +185,9 @@ class WindowSteps:
     ``head_b`` [V]; ``padding``: the token the window is filled with before
     the first step (MelGen's ``/``).
     """
+
+    uses_reference = False  # MelGen knew no form
+    none_reference = 0
 
     def __init__(self, weights: dict[str, np.ndarray], window: int, padding: int) -> None:
         self.table = weights["table"]
@@ -183,11 +202,11 @@ class WindowSteps:
     def start(self, tables: StepTables, batch: int) -> None:
         self.streams = np.full((batch, self.window + tables.length), self.padding, dtype=np.int64)
 
-    def feed(self, t: int, previous: np.ndarray) -> None:
+    def feed(self, t: int, previous: np.ndarray, reference: np.ndarray | None = None) -> None:
         if t > 0:
             self.streams[:, self.window + t - 1] = previous
 
-    def step(self, t: int, previous: np.ndarray) -> np.ndarray:
+    def step(self, t: int, previous: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
         self.feed(t, previous)
         return self.logits(self.streams[:, t : t + self.window])
 

@@ -56,6 +56,7 @@ from music21_melgen.controls import (
 )
 from music21_melgen.encoding import StepTables
 from music21_melgen.errors import GenerationError
+from music21_melgen.form import Form, find_form, form_from_labels, no_form, step_lags
 from music21_melgen.network import MelodyModel, StepNetwork
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -96,6 +97,7 @@ def generate_melody(
     timeline: ChordTimeline,
     controls: SamplingControls | None = None,
     primer: Sequence[MelodyNote] = (),
+    form: Form | str | None = "auto",
 ) -> GeneratedMelody:
     """Write a melody over ``timeline`` with any melody model (``default``, ``melgen2019``, a checkpoint).
 
@@ -106,8 +108,13 @@ def generate_melody(
     ``primer``: melody notes at the start of the timeline that the generated
     line continues (fed through the model as they are, then sampling goes on
     after the primer's last note ends).
+
+    ``form``: which passages echo earlier ones (:mod:`~music21_melgen.form`):
+    ``"auto"`` finds them in the harmony, a string of letters (``"AABA"``)
+    cuts the measures into equal phrases, a :class:`~music21_melgen.form.Form`
+    is used as it is, None turns form off (every passage new).
     """
-    candidates = sample_candidates(model, timeline, controls, primer)
+    candidates = sample_candidates(model, timeline, controls, primer, form)
     return max(candidates, key=lambda melody: melody.log_likelihood)
 
 
@@ -116,6 +123,7 @@ def sample_candidates(
     timeline: ChordTimeline,
     controls: SamplingControls | None = None,
     primer: Sequence[MelodyNote] = (),
+    form: Form | str | None = "auto",
 ) -> list[GeneratedMelody]:
     """Every candidate of one batch, in candidate order (see :func:`generate_melody`).
 
@@ -131,8 +139,26 @@ def sample_candidates(
     primer = tuple(primer)
     if not all(isinstance(note, MelodyNote) for note in primer):
         raise GenerationError("primer must be a sequence of MelodyNote")
+    chosen = resolve_form(timeline, form)
     with one_blas_thread():
-        return _sample(model, timeline, controls, primer)
+        return _sample(model, timeline, controls, primer, chosen)
+
+
+def resolve_form(timeline: ChordTimeline, form: Form | str | None) -> Form:
+    """The :class:`~music21_melgen.form.Form` that ``form`` means over ``timeline``."""
+    if form is None:
+        return no_form(timeline)
+    if isinstance(form, Form):
+        if len(form.reference) != len(timeline.measures):
+            raise GenerationError(
+                f"the form covers {len(form.reference)} measures, the score has {len(timeline.measures)}"
+            )
+        return form
+    if form == "auto":
+        return find_form(timeline)
+    if isinstance(form, str):
+        return form_from_labels(timeline, form)
+    raise GenerationError(f"form must be 'auto', letters such as 'AABA', a Form or None; got {type(form).__name__}")
 
 
 def _primer_events(representation: Any, tables: StepTables, primer: Sequence[MelodyNote]) -> tuple[np.ndarray, int]:
@@ -204,17 +230,22 @@ class SampledEvents:
 
 
 def sample_events(
-    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: Sequence[MelodyNote] = ()
+    model: MelodyModel,
+    timeline: ChordTimeline,
+    controls: SamplingControls,
+    primer: Sequence[MelodyNote] = (),
+    form: Form | str | None = "auto",
 ) -> SampledEvents:
     """The one loop's events for every candidate, on one BLAS thread (see :func:`sample_candidates`)."""
+    chosen = resolve_form(timeline, form)
     with one_blas_thread():
-        return _sample_events(model, timeline, controls, tuple(primer))
+        return _sample_events(model, timeline, controls, tuple(primer), chosen)
 
 
 def _sample(
-    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: tuple[MelodyNote, ...]
+    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: tuple[MelodyNote, ...], form: Form
 ) -> list[GeneratedMelody]:
-    sampled = _sample_events(model, timeline, controls, primer)
+    sampled = _sample_events(model, timeline, controls, primer, form)
     representation, tables = model.representation, sampled.tables
     melodies = []
     for i, events in enumerate(sampled.events):
@@ -225,7 +256,7 @@ def _sample(
 
 
 def _sample_events(
-    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: tuple[MelodyNote, ...]
+    model: MelodyModel, timeline: ChordTimeline, controls: SamplingControls, primer: tuple[MelodyNote, ...], form: Form
 ) -> SampledEvents:
     representation = model.representation
     tables = representation.step_tables(timeline)
@@ -246,9 +277,11 @@ def _sample_events(
     )
     network = model.step_network()
     network.start(tables, batch)
+    lags = step_lags(form, tables.measure_of_step)  # steps back to the echoed step, 0 = none
     events, log_likelihood = _sample_steps(
         network, tables, start, forced, weight, uniforms, longest, longest_rest,
         controls.continuation_reduction or (1.0, 1.0), inverse_temperature, float(controls.top_p),
+        lags, float(controls.repetition),
     )
     steps = max(total - start, 1)
     return SampledEvents(tables, events, log_likelihood / steps / math.log(2), start)
@@ -287,12 +320,17 @@ def _sample_steps(
     reduction: tuple[float, float],
     inverse_temperature: float,
     top_p: float,
+    lags: np.ndarray,
+    repetition: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The sampling loop, for every model kind: events [B, T] and log-likelihoods [B] (nats).
 
     Steps before ``start`` are teacher-forced to ``forced``; ``weight`` [T, V]
     is the allowed-event mask times the chord-tone weight; ``longest`` [T]
-    the quarters a note begun at each step may last.
+    the quarters a note begun at each step may last; ``lags`` [T] the steps
+    back to the aligned step of the echoed passage (0: none), whose event the
+    network reads and, with ``repetition`` > 0, is copied with that extra
+    probability where the rules allow it.
     """
     batch, total = uniforms.shape
     vocab = weight.shape[1]
@@ -307,11 +345,15 @@ def _sample_steps(
     rest_onset = np.zeros(batch, dtype=np.int64)  # step where the current rest began
     factor = np.full(batch, float(reduction_start))
     for t in range(total):
+        echoed = None
+        if lags[t] > 0 and (network.uses_reference or repetition > 0):
+            echoed = events[:, t - lags[t]]  # what the melody did at the aligned step of the echoed passage
+        reference = echoed if echoed is not None or not network.uses_reference else np.full(batch, network.none_reference)
         if t < start:
-            network.feed(t, previous)
+            network.feed(t, previous, reference)
             event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer
         else:
-            logits = network.step(t, previous)  # [B, V]
+            logits = network.step(t, previous, reference)  # [B, V]
             # Raw model probabilities (unnormalised); their log ranks the candidates.
             raw = np.exp(logits - logits.max(axis=1, keepdims=True))
             total_raw = raw.sum(axis=1)
@@ -325,6 +367,13 @@ def _sample_steps(
             empty = ~(p.sum(axis=1) > 0)
             if empty.any():  # the rules left nothing: any note the representation has
                 p[empty] = tempered[empty] * is_note
+            if echoed is not None and repetition > 0:
+                legal = p[rows, echoed] > 0  # a copy the rules allow (no hold of silence, no rest past its cap)
+                if legal.any():
+                    copy = np.zeros_like(p[legal])
+                    copy[np.arange(int(legal.sum())), echoed[legal]] = 1.0
+                    share = p[legal] / p[legal].sum(axis=1, keepdims=True)
+                    p[legal] = (1.0 - repetition) * share + repetition * copy
             cdf = np.cumsum(p, axis=1)
             if top_p < 1.0:
                 # Nucleus: keep the likeliest events until top_p of the mass is covered.

@@ -20,7 +20,7 @@ import music21_melgen
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "atomic"),
     ("timeline",),
-    ("corpus_adapters", "parts", "score_harmony", "converters"),  # any source → chord timeline
+    ("corpus_adapters", "parts", "score_harmony", "converters", "form"),  # any source → chord timeline; its form
     ("encoding", "melgen2019_encoding", "controls"),  # timeline → events and per-step tables; the sampling controls
     ("network", "kinds"),  # what sampling asks of a network; the table of model kinds
     ("model", "melgen2019_model"),  # the torch networks

@@ -1,0 +1,227 @@
+"""Form: which passages of a piece echo earlier ones.
+
+Real songs repeat their melody when their harmony repeats. A :class:`Form`
+says, for every measure of a :class:`~music21_melgen.timeline.ChordTimeline`,
+which earlier measure it echoes (or none); the sampler then lets the model
+see, at every step, what the melody did at the aligned step of that measure.
+
+Found in the harmony (:func:`find_form`): a measure's *harmony signature* is
+its length and meter and, for each chord sounding in it, the chord's start
+within the measure, its root and its pitch classes, all relative to the key's
+tonic (so a chorus moved up a step still echoes). A two-measure passage whose
+signatures equal those of an earlier passage that does not overlap it (the
+latest such) echoes it, measure for measure: "the same chords at the same
+beats for at least two bars, in the key of the moment". Or given by the user
+(:func:`form_from_labels`): ``"AABA"`` cuts the measures into equal phrases,
+and each phrase echoes the latest earlier phrase with its letter.
+
+>>> from fractions import Fraction as F
+>>> from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
+>>> roots = [0, 5, 7, 0, 0, 5, 7, 0]
+>>> bars = tuple(MeasureSpan(i + 1, F(4 * i), F(4), '4/4', F(1)) for i in range(8))
+>>> chords = tuple(ChordSpan(F(4 * i), F(4), r, frozenset({r, (r + 4) % 12, (r + 7) % 12}), 0, 'major', i + 1)
+...                for i, r in enumerate(roots))
+>>> form = find_form(ChordTimeline(chords, bars))
+>>> form.reference
+(None, None, None, None, 0, 1, 2, 3)
+>>> print(form)
+passage  measures  echoes  why
+A        1-4       -       new material
+A        5-8       1-4     repeated harmony
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from music21_melgen.errors import GenerationError
+from music21_melgen.timeline import ChordTimeline
+
+__all__ = ["Passage", "Form", "find_form", "form_from_labels", "no_form", "step_lags", "reference_events"]
+
+PASSAGE_BARS = 2  # measures of harmony that must repeat before a passage counts as an echo
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of measures: new material, or an echo of an earlier run of the same length."""
+
+    label: str  # 'A', 'B', "A'" ...
+    first: int  # index into timeline.measures of its first measure
+    last: int  # index of its last measure (inclusive)
+    echoes: tuple[int, int] | None  # (first, last) measure indices it echoes, or None
+    why: str  # 'new material', 'repeated harmony', 'form given: AABA'
+
+
+@dataclass(frozen=True)
+class Form:
+    """Per measure, the earlier measure it echoes (None: new material); and the passages."""
+
+    reference: tuple[int | None, ...]  # one entry per measure of the timeline, an index into its measures
+    passages: tuple[Passage, ...]
+    measure_numbers: tuple[int, ...]  # the score's numbers of the measures, for display
+
+    def __str__(self) -> str:
+        def span(first: int, last: int) -> str:
+            a, b = self.measure_numbers[first], self.measure_numbers[last]
+            return f"{a}-{b}" if a != b else f"{a}"
+
+        rows = [("passage", "measures", "echoes", "why")]
+        for passage in self.passages:
+            echoes = span(*passage.echoes) if passage.echoes else "-"
+            rows.append((passage.label, span(passage.first, passage.last), echoes, passage.why))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        return "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows
+        )
+
+    @property
+    def echo_share(self) -> float:
+        """Share of measures that echo an earlier one."""
+        return sum(r is not None for r in self.reference) / max(len(self.reference), 1)
+
+
+def no_form(timeline: ChordTimeline) -> Form:
+    """Every measure new: today's behaviour without form (``form=None``)."""
+    count = len(timeline.measures)
+    numbers = tuple(m.number for m in timeline.measures)
+    return Form((None,) * count, (Passage("A", 0, count - 1, None, "form off"),), numbers)
+
+
+def _signatures(timeline: ChordTimeline) -> list[tuple]:
+    """The harmony signature of each measure (see the module doc)."""
+    measures = timeline.measures
+    signatures: list[list] = [[m.length, m.time_signature] for m in measures]
+    starts = [m.offset for m in measures]
+    index = 0
+    for chord in timeline.chords:
+        while index + 1 < len(measures) and starts[index + 1] <= chord.offset:
+            index += 1
+        first = index
+        # A chord spanning several measures sounds at the start of each later one.
+        for position in range(first, len(measures)):
+            measure = measures[position]
+            if measure.offset >= chord.end:
+                break
+            start = max(chord.offset, measure.offset) - measure.offset
+            tonic = chord.key_tonic
+            root = None if chord.root is None else (chord.root - tonic) % 12
+            classes = tuple(sorted((pc - tonic) % 12 for pc in chord.pitch_classes))
+            signatures[position].append((start, root, classes, chord.mode))
+    return [tuple(s) for s in signatures]
+
+
+def find_form(timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS) -> Form:
+    """The echoes a piece's harmony implies: each repeated passage echoes the latest earlier one."""
+    signatures = _signatures(timeline)
+    count = len(signatures)
+    reference: list[int | None] = [None] * count
+    for start in range(count - passage_bars + 1):
+        window = signatures[start : start + passage_bars]
+        for earlier in range(start - passage_bars, -1, -1):  # latest first; never overlapping
+            if signatures[earlier : earlier + passage_bars] == window:
+                for k in range(passage_bars):
+                    if reference[start + k] is None:
+                        reference[start + k] = earlier + k
+                break
+    return _with_passages(timeline, reference, "repeated harmony")
+
+
+def form_from_labels(timeline: ChordTimeline, labels: str) -> Form:
+    """A user's form over equal phrases: ``"AABA"`` → four phrases, A's echo the latest A.
+
+    GenerationError when the measures do not divide into that many equal phrases.
+    """
+    letters = [c for c in labels.strip() if not c.isspace()]
+    if not letters or not all(c.isalpha() for c in letters):
+        raise GenerationError(f"form {labels!r}: give letters, one per phrase, e.g. 'AABA'")
+    count = len(timeline.measures)
+    if count % len(letters):
+        raise GenerationError(
+            f"form {labels!r}: {count} measures do not divide into {len(letters)} equal phrases"
+        )
+    size = count // len(letters)
+    reference: list[int | None] = [None] * count
+    latest: dict[str, int] = {}
+    for phrase, letter in enumerate(letters):
+        first = phrase * size
+        if letter in latest:
+            lengths = [timeline.measures[latest[letter] + k].length for k in range(size)]
+            if lengths != [timeline.measures[first + k].length for k in range(size)]:
+                raise GenerationError(
+                    f"form {labels!r}: phrase {phrase + 1} (measures {timeline.measures[first].number}-"
+                    f"{timeline.measures[first + size - 1].number}) cannot echo an earlier {letter}: "
+                    "its measures differ in length"
+                )
+            for k in range(size):
+                reference[first + k] = latest[letter] + k
+        latest[letter] = first
+    return _with_passages(timeline, reference, f"form given: {labels}")
+
+
+def _with_passages(timeline: ChordTimeline, reference: list[int | None], why: str) -> Form:
+    """Group measures into passages: runs of new material, and runs echoing one contiguous earlier run."""
+    numbers = tuple(m.number for m in timeline.measures)
+    passages: list[Passage] = []
+    label_of: dict[int, str] = {}  # measure index -> label of the passage it is in
+    next_letter = 0
+    index = 0
+    count = len(reference)
+    while index < count:
+        end = index
+        if reference[index] is None:
+            while end + 1 < count and reference[end + 1] is None:
+                end += 1
+            label = chr(ord("A") + next_letter % 26)
+            next_letter += 1
+            passages.append(Passage(label, index, end, None, "new material"))
+        else:
+            lag = index - reference[index]
+            while end + 1 < count and reference[end + 1] is not None and end + 1 - reference[end + 1] == lag:
+                end += 1
+            source = label_of.get(reference[index], "A")
+            label = source.rstrip("'") + ("" if _same_material(reference, index, end, lag, label_of, source) else "'")
+            passages.append(Passage(label, index, end, (index - lag, end - lag), why))
+        for k in range(index, end + 1):
+            label_of[k] = passages[-1].label
+        index = end + 1
+    return Form(tuple(reference), tuple(passages), numbers)
+
+
+def _same_material(
+    reference: list[int | None], first: int, last: int, lag: int, label_of: dict[int, str], label: str
+) -> bool:
+    """True when the echoed run lies wholly in passages of one label (an exact return, not a variant)."""
+    return all(label_of.get(k - lag) == label for k in range(first, last + 1))
+
+
+def step_lags(form: Form, measure_of_step: np.ndarray) -> np.ndarray:
+    """Steps back to the aligned step of the echoed measure, per grid step (0: no echo), int [T].
+
+    ``measure_of_step`` [T] (non-decreasing) comes from the representation's grid.
+
+    >>> form = Form((None, 0), (), (1, 2))
+    >>> step_lags(form, np.array([0, 0, 1, 1])).tolist()
+    [0, 0, 2, 2]
+    """
+    measure_of_step = np.asarray(measure_of_step, dtype=np.int64)
+    count = len(form.reference)
+    first_step = np.searchsorted(measure_of_step, np.arange(count), side="left")
+    lag_of_measure = np.array(
+        [0 if ref is None else int(first_step[m] - first_step[ref]) for m, ref in enumerate(form.reference)],
+        dtype=np.int64,
+    )
+    return lag_of_measure[np.clip(measure_of_step, 0, count - 1)] if count else np.zeros(len(measure_of_step), np.int64)
+
+
+def reference_events(events: np.ndarray, lags: np.ndarray, none: int) -> np.ndarray:
+    """The event at the aligned step of the echoed passage, per step (``none`` where no echo).
+
+    >>> reference_events(np.array([5, 1, 7, 1]), np.array([0, 0, 2, 2]), 9).tolist()
+    [9, 9, 5, 1]
+    """
+    steps = np.arange(len(events))
+    source = steps - lags
+    return np.where((lags > 0) & (source >= 0), events[np.clip(source, 0, None)], none)
