@@ -336,6 +336,7 @@ def _fill(
     """Notes and rests for one measure (``nominal`` long by its meter), in order, exactly filling it."""
     bar_end = bar.offset + bar.length
     position = bar.offset
+    in_force: dict[tuple[str, int | None], float] = {}  # accidentals written so far in this measure
     for item in notes:
         onset = max(item.offset, bar.offset)
         if onset > position:
@@ -343,7 +344,9 @@ def _fill(
         stop = min(item.end, bar_end)
         in_key = keys[max(bisect_right(key_offsets, onset) - 1, 0)][1]
         sounding = spell(item.midi, in_key)
-        _place(measure, bar, onset, stop - onset, sounding, item.offset < bar.offset, item.end > bar_end, nominal)
+        tied_in = item.offset < bar.offset
+        _mark_accidental(sounding, _signature_alters(in_key.sharps), in_force, tied_in)
+        _place(measure, bar, onset, stop - onset, sounding, tied_in, item.end > bar_end, nominal)
         position = stop
     if position < bar_end:
         _place(measure, bar, position, bar_end - position, None, False, False, nominal)
@@ -374,7 +377,7 @@ def _place(
             element: note.GeneralNote = note.Rest()
             element.fullMeasure = value == nominal
         else:
-            element = note.Note(pitch.Pitch(sounding.nameWithOctave))
+            element = note.Note(_copied_pitch(sounding, shown=index == 0))
             starts = index == 0 and not tied_from_before
             ends = index == len(pieces) - 1 and not tied_onwards
             if not (starts and ends):
@@ -382,6 +385,52 @@ def _place(
         element.duration = settled_duration(value)
         measure.insert(position, element)
         position += value
+
+
+@lru_cache(maxsize=None)
+def _signature_alters(sharps: int) -> dict[str, float]:
+    """Step → alteration the key signature of ``sharps`` sharps (negative: flats) gives it."""
+    return {p.step: p.alter for p in key.KeySignature(sharps).alteredPitches}
+
+
+def _mark_accidental(
+    sounding: pitch.Pitch, signature: dict[str, float], in_force: dict[tuple[str, int | None], float], tied_in: bool
+) -> None:
+    """Show ``sounding``'s accidental only where the signature and the measure so far do not imply it.
+
+    A note tied in from the previous measure shows none. ``in_force`` holds
+    what this measure has already written, by step and octave.
+
+    >>> in_force = {}
+    >>> shown = []
+    >>> for name in ('B-4', 'B4', 'B4', 'B-4', 'B-5'):
+    ...     p = pitch.Pitch(name)
+    ...     _mark_accidental(p, {'B': -1.0}, in_force, False)
+    ...     shown.append(p.accidental.displayStatus if p.accidental else None)
+    >>> shown  # None: a natural with nothing to show carries no accidental at all
+    [False, True, None, True, False]
+    """
+    where = (sounding.step, sounding.octave)
+    expected = in_force.get(where, signature.get(sounding.step, 0.0))
+    alter = sounding.alter
+    in_force[where] = alter
+    if alter == expected or tied_in:
+        if sounding.accidental is not None:
+            sounding.accidental.displayStatus = False
+        return
+    if sounding.accidental is None:
+        sounding.accidental = pitch.Accidental("natural")
+    sounding.accidental.displayStatus = True
+
+
+def _copied_pitch(sounding: pitch.Pitch, *, shown: bool) -> pitch.Pitch:
+    """A copy of ``sounding`` for one tied piece of a note: only the first piece may show its accidental."""
+    copied = pitch.Pitch(sounding.nameWithOctave)
+    if sounding.accidental is not None:
+        if copied.accidental is None:
+            copied.accidental = pitch.Accidental(sounding.accidental.name)
+        copied.accidental.displayStatus = bool(sounding.accidental.displayStatus) and shown
+    return copied
 
 
 def _note_values(position: Fraction, length: Fraction, beat: Fraction) -> list[Fraction]:
