@@ -117,14 +117,26 @@ def find_form(timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS) -> F
     """The echoes a piece's harmony implies: each repeated passage echoes the latest earlier one."""
     signatures = _signatures(timeline)
     count = len(signatures)
-    reference: list[int | None] = [None] * count
+    forward: list[int | None] = [None] * count  # the passage starting at each measure echoes one starting here
     for start in range(count - passage_bars + 1):
         window = signatures[start : start + passage_bars]
         for earlier in range(start - passage_bars, -1, -1):  # latest first; never overlapping
             if signatures[earlier : earlier + passage_bars] == window:
-                for k in range(passage_bars):
-                    if reference[start + k] is None:
-                        reference[start + k] = earlier + k
+                forward[start] = earlier
+                break
+    # A measure goes on echoing the passage the measure before it echoes while the harmony
+    # still agrees (long runs stay whole); else it follows the passage it starts, else the
+    # one that started before it.
+    reference: list[int | None] = [None] * count
+    for measure in range(count):
+        before = reference[measure - 1] if measure else None
+        if before is not None and before + 1 < measure and signatures[before + 1] == signatures[measure]:
+            reference[measure] = before + 1
+            continue
+        for back in range(passage_bars):
+            start = measure - back
+            if start >= 0 and forward[start] is not None:
+                reference[measure] = forward[start] + back
                 break
     return _with_passages(timeline, reference, "repeated harmony")
 

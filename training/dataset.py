@@ -34,6 +34,7 @@ from music21_melgen.training.split import split_of
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import MelgenError, ScoreError
+from music21_melgen.form import find_form, reference_events, step_lags
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
@@ -57,6 +58,9 @@ class EncodedSong:
     analyst: str  # whose harmonisation ('dt' or 'tdc')
     events: np.ndarray  # int64 [T]
     conditioning: np.ndarray  # float32 [T, C]
+    # int64 [T]: the event at the aligned step of the passage each step echoes (the form the
+    # harmony implies, music21_melgen.form), V = no echo; None for MelGen's tokens
+    reference: np.ndarray | None = None
 
     @property
     def split(self) -> str:
@@ -161,11 +165,14 @@ def load_corpus(
                 events = representation.encode_melody(encoded, notes)
                 timeline, notes = sung_part(timeline, notes, encoded.grid.measure_index[events != REST])
                 events, conditioning = representation.encode(timeline, notes)
+                measure_of_step = np.maximum(representation.grid(timeline).measure_index, 0)
+                lags = step_lags(find_form(timeline), measure_of_step)
+                reference = reference_events(events, lags, representation.vocab_size)
             except ScoreError as error:
                 reason = "a meter the grid cannot hold" if "grid" in str(error) else "unusable harmony"
                 skipped[reason].append(name)
                 continue
-            songs.append(EncodedSong(stem, analyst, events, conditioning))
+            songs.append(EncodedSong(stem, analyst, events, conditioning, reference))
     kept_stems = {s.stem for s in songs}
     log(f"corpus: {len(songs)} sequences from {len(kept_stems)} songs")
     for reason, names in sorted(skipped.items()):

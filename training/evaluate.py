@@ -42,6 +42,7 @@ from typing import Any
 
 from music21_melgen.errors import MelgenError, ScoreError
 from music21_melgen.timeline import ChordTimeline, MelodyNote
+from music21_melgen.training.form_metrics import form_measures, mean_form
 from music21_melgen.training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
 
 __all__ = [
@@ -106,6 +107,7 @@ class Row:
     controls: dict[str, Any] | None = None  # the sampling controls (seed = base seed)
     bits_per_step: float | None = None  # loss on the real melodies, bits per grid step
     seconds: float = 0.0  # wall-clock time of the row's generation
+    form: dict[str, float | None] = field(default_factory=dict)  # song means of the form measures
 
     def to_json(self, reference: MelodyCounts | None) -> dict[str, Any]:
         data = {
@@ -117,6 +119,7 @@ class Row:
             "bits_per_step": self.bits_per_step,
             "seconds": round(self.seconds, 3),
             **self.counts.to_json(),
+            "form": self.form,
         }
         if reference is not None:
             data["overlaps"] = overlaps(reference, self.counts)
@@ -412,7 +415,8 @@ def evaluate(
     if not kept:
         reasons = "; ".join(skipped[:3])
         raise ScoreError(f"no song can be evaluated{': ' + reasons if reasons else ''}")
-    rows = [Row("real", sum((count_melody(s.notes, s.timeline) for s in kept), MelodyCounts()))]
+    real_form = mean_form([form_measures(s.notes, s.timeline) for s in kept])
+    rows = [Row("real", sum((count_melody(s.notes, s.timeline) for s in kept), MelodyCounts()), form=real_form)]
     if progress:
         progress(f"real: {len(kept)} songs, {rows[0].counts.notes} notes")
     generated: list[Row] = []
@@ -425,11 +429,13 @@ def evaluate(
         for suffix, setting in settings:
             started = time.perf_counter()
             counts = MelodyCounts()
+            per_song = []
             for number, song in enumerate(kept):
                 melody = generate_melody(
                     loaded, song.timeline, dataclasses.replace(setting, seed=seed + number)
                 )
                 counts = counts + count_melody(melody.notes, song.timeline)
+                per_song.append(form_measures(melody.notes, song.timeline))
             row = Row(
                 label + suffix,
                 counts,
@@ -439,6 +445,7 @@ def evaluate(
                 controls=_controls_json(dataclasses.replace(setting, seed=seed)),
                 bits_per_step=bits,
                 seconds=time.perf_counter() - started,
+                form=mean_form(per_song),
             )
             generated.append(row)
             if progress:

@@ -47,6 +47,7 @@ class TrainingPreset:
     hidden_size: int = 256  # LSTM units per layer
     num_layers: int = 1  # stacked LSTM layers
     dropout: float = 0.3  # dropout between layers and before the output layer
+    reference: bool = False  # form: the network reads the echoed passage's event at each step
     batch_size: int = 16  # songs per batch
     chunk_steps: int = 128  # truncated back-propagation length, in grid steps
     learning_rate: float = 3e-3  # peak AdamW learning rate, reached after warm-up

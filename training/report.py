@@ -28,7 +28,13 @@ from music21_melgen.training.metrics import HISTOGRAMS, overlap
 from music21_melgen.atomic import atomic_write, atomic_write_with
 from music21_melgen.errors import OutputError
 
-__all__ = ["goals", "evaluation_json", "format_table", "format_markdown", "write_report"]
+__all__ = ["FORM_LABELS", "goals", "evaluation_json", "format_table", "format_markdown", "write_report"]
+
+FORM_LABELS: dict[str, str] = {
+    "bar_repeat": "form: bar repeat",
+    "chord_echo": "form: chord echo",
+    "rhythm_echo": "form: rhythm echo",
+}
 
 
 def goals(evaluation: Evaluation, model: str | None = None, baseline: str | None = None) -> list[Goal]:
@@ -78,6 +84,16 @@ def goals(evaluation: Evaluation, model: str | None = None, baseline: str | None
             f"{mine['stuck_share']:.4f} vs real {real['stuck_share']:.4f}",
         )
     )
+    if reference.form and tested.form:
+        result.append(_form_goal(reference.form, tested.form))
+        rest_gap = mine["rest_share"] / real["rest_share"] - 1 if real["rest_share"] else 0.0
+        result.append(
+            Goal(
+                "rest share within 15 % of real",
+                abs(rest_gap) <= 0.15,
+                f"{mine['rest_share']:.3f} vs real {real['rest_share']:.3f} ({100 * rest_gap:+.0f} %)",
+            )
+        )
     try:
         other = evaluation.row(baseline or "")
     except KeyError:
@@ -107,6 +123,16 @@ def goals(evaluation: Evaluation, model: str | None = None, baseline: str | None
     return result
 
 
+def _form_goal(real: dict[str, float | None], mine: dict[str, float | None]) -> Goal:
+    """Every form measure within 0.05 of the real melodies' (too much copying misses it too)."""
+    gaps = {name: (mine.get(name) or 0.0) - (real.get(name) or 0.0) for name in FORM_LABELS}
+    return Goal(
+        "form measures within 0.05 of real",
+        all(abs(gap) <= 0.05 for gap in gaps.values()),
+        ", ".join(f"{name} {mine.get(name) or 0.0:.3f} vs {real.get(name) or 0.0:.3f} ({gap:+.3f})" for name, gap in gaps.items()),
+    )
+
+
 def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
     """The run as JSON data with its goals (what ``evaluation.json`` holds)."""
     return {**evaluation.to_json(), "goals": [dataclasses.asdict(goal) for goal in goals(evaluation)]}
@@ -132,6 +158,8 @@ def format_table(evaluation: Evaluation) -> str:
     shares = [None] + [overlaps(reference, row.counts) for row in rows[1:]]
     for name, text in OVERLAP_LABELS.items():
         lines.append([text, *("1.000" if s is None else _cell(s[name]) for s in shares)])
+    for name, text in FORM_LABELS.items():
+        lines.append([text, *(_cell(row.form.get(name)) for row in rows)])
     widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
 
     def render(cells: list[str]) -> str:
@@ -158,6 +186,8 @@ def format_markdown(evaluation: Evaluation) -> str:
         out.append(f"| {text} | " + " | ".join(_cell(s[name]) for s in summaries) + " |")
     for name, text in OVERLAP_LABELS.items():
         out.append(f"| {text} | " + " | ".join("1.000" if s is None else _cell(s[name]) for s in shares) + " |")
+    for name, text in FORM_LABELS.items():
+        out.append(f"| {text} | " + " | ".join(_cell(row.form.get(name)) for row in rows) + " |")
     return "\n".join(out)
 
 

@@ -102,14 +102,24 @@ def sweep(
         runs = []
         for seed in seeds:
             evaluation = evaluate(songs, [model], seed=seed, controls=controls, loss=False)
-            real = evaluation.reference.counts.summary()
+            real = {**evaluation.reference.counts.summary(), **_form(evaluation.reference.form)}
             counts = evaluation.rows[1].counts
             shares = overlaps(evaluation.reference.counts, counts)
-            runs.append({**counts.summary(), **{f"overlap_{name}": value for name, value in shares.items()}})
+            runs.append(
+                {
+                    **counts.summary(),
+                    **{f"overlap_{name}": value for name, value in shares.items()},
+                    **_form(evaluation.rows[1].form),
+                }
+            )
         means = {name: sum(run[name] for run in runs) / len(runs) for name in runs[0]}
         per_bar = [run["notes_per_bar"] for run in runs]
         rows.append(SweepRow(dict(setting), means, (min(per_bar), max(per_bar))))
     return Sweep(songs.source, tuple(seeds), real, rows)
+
+
+def _form(measures: Mapping[str, float | None]) -> dict[str, float]:
+    return {name: float(measures.get(name) or 0.0) for name in ("bar_repeat", "chord_echo", "rhythm_echo")}
 
 
 def _setting_text(setting: Mapping[str, Any]) -> str:
@@ -122,18 +132,22 @@ def format_markdown(result: Sweep) -> str:
     lines = [
         f"{result.source}; seeds {', '.join(map(str, result.seeds))}; real: chord-tone ratio "
         f"{real['chord_tone_ratio']:.3f}, notes per bar {real['notes_per_bar']:.3f}, "
-        f"rest share {real['rest_share']:.3f}",
+        f"rest share {real['rest_share']:.3f}, stuck share {real['stuck_share']:.4f}, form (bar repeat, "
+        f"chord echo, rhythm echo) {real.get('bar_repeat', 0):.3f}, {real.get('chord_echo', 0):.3f}, "
+        f"{real.get('rhythm_echo', 0):.3f}",
         "",
-        "| setting | chord-tone ratio | notes per bar | rest share | overlaps (pitch class, length, interval) |",
-        "|---|---:|---:|---:|---|",
+        "| setting | chord-tone ratio | notes per bar | rest share | stuck share | overlaps (pitch class, length, interval) "
+        "| form (bar repeat, chord echo, rhythm echo) |",
+        "|---|---:|---:|---:|---:|---|---|",
     ]
     for row in result.rows:
         m = row.means
         low, high = row.notes_per_bar_range
         lines.append(
             f"| {_setting_text(row.setting)} | {m['chord_tone_ratio']:.3f} | {m['notes_per_bar']:.3f} "
-            f"({low:.2f}–{high:.2f}) | {m['rest_share']:.3f} | {m['overlap_pitch_class']:.3f}, "
-            f"{m['overlap_length']:.3f}, {m['overlap_interval']:.3f} |"
+            f"({low:.2f}–{high:.2f}) | {m['rest_share']:.3f} | {m['stuck_share']:.4f} | "
+            f"{m['overlap_pitch_class']:.3f}, {m['overlap_length']:.3f}, {m['overlap_interval']:.3f} | "
+            f"{m['bar_repeat']:.3f}, {m['chord_echo']:.3f}, {m['rhythm_echo']:.3f} |"
         )
     return "\n".join(lines)
 
@@ -157,13 +171,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=_seeds, default=[0, 100, 200, 300, 400], metavar="S,S,...")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N songs")
     parser.add_argument(
+        "--analysts", default="dt,tdc", metavar="A,B", help="harmony analysts to read (dt, tdc or both)"
+    )
+    parser.add_argument(
+        "--whole-songs", action="store_true", help="keep the instrumental intro and outro (the form measures' protocol)"
+    )
+    parser.add_argument(
         "--setting", action="append", required=True, metavar="NAME=VALUE,...",
         help="sampling controls of one row, e.g. temperature=1.03,longest_rest=null; repeat for more rows",
     )
     args = parser.parse_args(argv)
     try:
         settings = [parse_setting(text) for text in args.setting]
-        songs = corpus_songs(args.corpus, split=args.split, limit=args.limit)
+        analysts = tuple(name.strip() for name in args.analysts.split(",") if name.strip())
+        songs = corpus_songs(
+            args.corpus, split=args.split, limit=args.limit, analysts=analysts, whole_songs=args.whole_songs
+        )
         print(format_markdown(sweep(songs, args.model, settings, args.seeds)))
     except MelgenError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -39,6 +39,7 @@ __all__ = [
     "learning_rate",
     "song_batches",
     "pad_batch",
+    "pad_references",
     "evaluate_bits",
     "train_lstm",
     "train",
@@ -107,6 +108,16 @@ def pad_batch(songs: Sequence[EncodedSong]) -> tuple[torch.Tensor, torch.Tensor,
     return torch.from_numpy(prev), torch.from_numpy(cond), torch.from_numpy(targets)
 
 
+def pad_references(songs: Sequence[EncodedSong], none: int) -> torch.Tensor:
+    """The echoed event of each step, ``[B, T]`` (``none`` where no echo, and on padding)."""
+    length = max(len(song.events) for song in songs)
+    reference = np.full((len(songs), length), none, dtype=np.int64)
+    for row, song in enumerate(songs):
+        if song.reference is not None:
+            reference[row, : len(song.reference)] = song.reference
+    return torch.from_numpy(reference)
+
+
 @torch.no_grad()
 def evaluate_bits(network: MelodyLSTM, songs: Sequence[EncodedSong], batch_size: int = 16) -> float:
     """Mean loss in bits per grid step over all steps of ``songs`` (whole songs, no chunks)."""
@@ -117,8 +128,10 @@ def evaluate_bits(network: MelodyLSTM, songs: Sequence[EncodedSong], batch_size:
     total, count = 0.0, 0
     ordered = sorted(songs, key=lambda song: len(song.events))
     for start in range(0, len(ordered), batch_size):
-        prev, cond, targets = pad_batch(ordered[start : start + batch_size])
-        logits, _, _ = network(prev, cond)
+        batch = ordered[start : start + batch_size]
+        prev, cond, targets = pad_batch(batch)
+        reference = pad_references(batch, network.config.vocab_size) if network.config.reference else None
+        logits, _, _ = network(prev, cond, reference=reference)
         losses = torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1, reduction="sum"
         )
@@ -137,6 +150,7 @@ def _build_model(preset: TrainingPreset) -> tuple[Representation, MelodyLSTM]:
         hidden_size=preset.hidden_size,
         num_layers=preset.num_layers,
         dropout=preset.dropout,
+        reference=preset.reference,
     )
     return representation, MelodyLSTM(config)
 
@@ -196,6 +210,7 @@ def train_lstm(
         )
         for batch in bar:
             prev, cond, targets = pad_batch(batch)
+            reference = pad_references(batch, network.config.vocab_size) if network.config.reference else None
             state = None
             for start in range(0, prev.shape[1], preset.chunk_steps):
                 chunk = slice(start, start + preset.chunk_steps)
@@ -207,7 +222,8 @@ def train_lstm(
                         step, total=total_steps, warmup=preset.warmup_steps,
                         peak=preset.learning_rate, floor=preset.min_learning_rate,
                     )
-                _, loss, state = network(prev[:, chunk], cond[:, chunk], targets[:, chunk], state)
+                echoed = None if reference is None else reference[:, chunk]
+                _, loss, state = network(prev[:, chunk], cond[:, chunk], targets[:, chunk], state, echoed)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(network.parameters(), preset.grad_clip)

@@ -1,0 +1,110 @@
+"""Form: passages found in the harmony or given, their echo in sampling, and the form measures."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+
+from music21_melgen.errors import GenerationError
+from music21_melgen.form import find_form, form_from_labels, no_form, reference_events, step_lags
+from music21_melgen.sampling import SamplingControls, generate_melody, sample_events
+from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
+from music21_melgen.training.form_metrics import form_measures
+
+TRIAD = {0: (0, 4, 7), 5: (5, 9, 0), 7: (7, 11, 2), 9: (9, 0, 4), 2: (2, 5, 9)}
+
+
+def timeline(roots: list[int], *, tonics: list[int] | None = None, signature: str = "4/4", length: F = F(4)) -> ChordTimeline:
+    tonics = tonics or [0] * len(roots)
+    measures = tuple(MeasureSpan(i + 1, length * i, length, signature, F(1)) for i in range(len(roots)))
+    chords = tuple(
+        ChordSpan(length * i, length, (r + t) % 12, frozenset((pc + t) % 12 for pc in TRIAD[r]), t, "major", i + 1)
+        for i, (r, t) in enumerate(zip(roots, tonics))
+    )
+    return ChordTimeline(chords, measures)
+
+
+VERSE, CHORUS = [0, 5, 7, 0], [9, 5, 9, 2]
+
+
+def test_verse_chorus_verse_chorus() -> None:
+    form = find_form(timeline(VERSE + CHORUS + VERSE + CHORUS))
+    assert form.reference == (None,) * 8 + tuple(range(8))
+    assert [(p.label, p.first, p.last, p.echoes) for p in form.passages] == [("A", 0, 7, None), ("A", 8, 15, (0, 7))]
+
+
+def test_aaba_with_a_bridge_and_a_transposed_return() -> None:
+    bridge = [2, 7, 2, 7]
+    tonics = [0] * 12 + [2] * 4  # the last A a whole step up: still an echo, in the key of the moment
+    form = find_form(timeline(VERSE + VERSE + bridge + VERSE, tonics=tonics))
+    assert form.reference[4:8] == (0, 1, 2, 3)
+    assert form.reference[8] is None
+    assert form.reference[12:16] == (4, 5, 6, 7)
+    assert "repeated harmony" in str(form)
+
+
+def test_two_bars_of_repeated_harmony_are_needed() -> None:
+    form = find_form(timeline([0, 5, 7, 9, 0, 2, 7, 5]))  # only single bars repeat
+    assert form.reference == (None,) * 8
+
+
+def test_a_given_form_over_equal_phrases_and_its_errors() -> None:
+    tl = timeline(VERSE + VERSE + VERSE + VERSE)
+    form = form_from_labels(tl, "AABA")
+    assert form.reference[4:8] == (0, 1, 2, 3) and form.reference[8:12] == (None,) * 4
+    assert form.reference[12:16] == (4, 5, 6, 7)
+    with pytest.raises(GenerationError, match="do not divide into 3 equal phrases"):
+        form_from_labels(tl, "ABA")
+    with pytest.raises(GenerationError, match="give letters"):
+        form_from_labels(tl, "A1")
+    with pytest.raises(GenerationError, match="covers 4 measures"):
+        generate_melody(_model(), tl, form=form_from_labels(timeline(VERSE), "AB"))
+
+
+def test_lags_and_reference_events() -> None:
+    form = find_form(timeline(VERSE + VERSE))
+    lags = step_lags(form, np.repeat(np.arange(8), 16))
+    assert lags[:64].tolist() == [0] * 64 and set(lags[64:].tolist()) == {64}
+    events = np.arange(128)
+    assert reference_events(events, lags, -1)[64:].tolist() == list(range(64))
+
+
+def _model():
+    from music21_melgen.checkpoint import load_model
+
+    return load_model("default")
+
+
+def test_full_repetition_copies_the_echoed_passage() -> None:
+    tl = timeline(VERSE + CHORUS + VERSE + CHORUS)
+    model = _model()
+    melody = generate_melody(model, tl, SamplingControls.for_model(model, seed=3, repetition=1.0))
+    assert melody.notes
+    first = [(n.offset, n.length, n.midi) for n in melody.notes if n.offset < 32]
+    second = [(n.offset - 32, n.length, n.midi) for n in melody.notes if n.offset >= 32]
+    # A note held across the seam may end differently; every note starting inside the echo is a copy.
+    assert [n[0] for n in second] == [n[0] for n in first] and [n[2] for n in second] == [n[2] for n in first]
+    assert form_measures(melody.notes, tl)["bar_repeat"] >= 0.5
+
+
+def test_form_off_is_the_model_without_echo() -> None:
+    tl = timeline(VERSE + VERSE)
+    off = sample_events(_model(), tl, SamplingControls(seed=1), form=None)
+    again = sample_events(_model(), tl, SamplingControls(seed=1), form=no_form(tl))
+    assert (off.events == again.events).all()
+
+
+def test_repetition_must_lie_in_0_1() -> None:
+    with pytest.raises(GenerationError, match="repetition must lie in 0..1"):
+        SamplingControls(repetition=1.5)
+
+
+def test_form_measures_of_an_exact_and_a_fresh_melody() -> None:
+    tl = timeline(VERSE + VERSE)
+    line = [MelodyNote(F(4 * i), F(1), 60 + 2 * (i % 4)) for i in range(8)]
+    assert form_measures(line, tl) == {"bar_repeat": 0.5, "chord_echo": 1.0, "rhythm_echo": 1.0}
+    fresh = [MelodyNote(F(4 * i + (i // 4)), F(1), 60 + i) for i in range(8)]
+    measures = form_measures(fresh, tl)
+    assert measures["bar_repeat"] == 0.0 and measures["chord_echo"] == 0.0 and measures["rhythm_echo"] == 0.0
