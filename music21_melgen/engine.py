@@ -43,8 +43,10 @@ from music21_melgen.midi_io import midi_with_melody, read_midi
 from music21_melgen.musicxml_merge import (
     MAX_UNPACKED_BYTES,
     MUSICXML_SUFFIXES,
+    ChordMark,
     merged_musicxml,
     read_musicxml_bytes,
+    with_chord_names,
 )
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.parts import melody_of, part_roles, parts_of
@@ -384,6 +386,45 @@ def _score_keys(score: stream.Stream, timeline: ChordTimeline) -> list[tuple[Fra
     return None
 
 
+# MusicXML kind-values by the chord's pitch classes above its root.
+_KINDS = {
+    frozenset({0, 4, 7}): "major", frozenset({0, 3, 7}): "minor", frozenset({0, 3, 6}): "diminished",
+    frozenset({0, 4, 8}): "augmented", frozenset({0, 4, 7, 10}): "dominant",
+    frozenset({0, 4, 7, 11}): "major-seventh", frozenset({0, 3, 7, 10}): "minor-seventh",
+    frozenset({0, 3, 6, 10}): "half-diminished", frozenset({0, 3, 6, 9}): "diminished-seventh",
+    frozenset({0, 4, 7, 9}): "major-sixth", frozenset({0, 3, 7, 9}): "minor-sixth",
+    frozenset({0, 5, 7}): "suspended-fourth", frozenset({0, 2, 7}): "suspended-second", frozenset({0, 7}): "power",
+}
+
+
+def _chord_marks(timeline: ScoreTimeline) -> list[ChordMark]:
+    """The timeline's chords as chord names for the melody part, each named by the fullest common chord it holds.
+
+    A ``.har`` or RomanText score reaches music21's export as block chords
+    only; chord names above the melody make the harmony readable.
+
+    >>> from music21_melgen.timeline import ChordSpan, MeasureSpan
+    >>> bars = (MeasureSpan(1, Fraction(0), Fraction(4), '4/4', Fraction(1)),)
+    >>> five = ChordSpan(Fraction(2), Fraction(2), 2, frozenset({2, 6, 9, 0}), 5, 'major', 1, 'V7/ii')
+    >>> one = ChordSpan(Fraction(0), Fraction(2), 5, frozenset({5, 9, 0}), 5, 'major', 1, 'I')
+    >>> _chord_marks(ScoreTimeline((one, five), bars))
+    [ChordMark(measure='1', offset=Fraction(0, 1), root='F', kind='major'), ChordMark(measure='1', offset=Fraction(2, 1), root='D', kind='dominant')]
+    """
+    marks = []
+    for span in timeline.chords:
+        if span.root is None:
+            continue
+        above = frozenset((pc - span.root) % 12 for pc in span.pitch_classes)
+        fits = [shape for shape in _KINDS if shape <= above]  # the fullest common chord it holds
+        if not fits:
+            continue
+        kind = _KINDS[max(fits, key=len)]
+        bar = timeline.measure_at(span.offset)
+        root = timeline.spelled(span)[0]
+        marks.append(ChordMark(str(bar.number), span.offset - bar.offset, root, kind))
+    return marks
+
+
 def _insert_on_top(score: stream.Score, part: stream.Part) -> None:
     """Insert ``part`` into ``score`` so that it sorts (and exports) as the first part."""
     part.priority = min((p.priority for p in score.parts), default=0) - 1
@@ -429,18 +470,30 @@ def generate_file(
         raise OutputError(f"{target}: is the input file; choose another output so the input stays as it is")
     _check_control_names(controls)
     score, original, kind = _read_source(source, limit)
-    timeline = timeline_from_score(score, chord_parts=chord_parts)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", KeyEstimatedWarning)
-        part, melody, loaded = _melody_for(score, timeline, seed, controls, primer, model, DEFAULT_PART_NAME)
+    try:
+        timeline = timeline_from_score(score, chord_parts=chord_parts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KeyEstimatedWarning)
+            part, melody, loaded = _melody_for(score, timeline, seed, controls, primer, model, DEFAULT_PART_NAME)
+    except (GenerationError, ScoreError) as error:
+        if str(source) in str(error):
+            raise
+        raise type(error)(f"{source}: {error}") from None
     fmt = OUTPUT_FORMATS[target.suffix.lower()]
-    if original is not None and kind == "musicxml" and fmt in ("musicxml", "mxl"):
+    lossless = original is not None and (
+        (kind == "musicxml" and fmt in ("musicxml", "mxl")) or (kind == "midi" and fmt == "midi")
+    )
+    if lossless and kind == "musicxml":
         data = merged_musicxml(original, musicxml_bytes(stream.Score([part])), where=str(source))
         atomic_write(target, data if fmt == "musicxml" else _mxl_bytes(data, target.with_suffix(".musicxml").name))
-    elif original is not None and kind == "midi" and fmt == "midi":
+    elif lossless:
         end = timeline.measures[-1].offset + timeline.measures[-1].length
         notes = [n for n in melody.notes if n.offset < end]
         atomic_write(target, midi_with_melody(original, notes, name=DEFAULT_PART_NAME, where=str(source)))
+    elif timeline.source == "roman numerals" and fmt in ("musicxml", "mxl"):
+        _insert_on_top(score, part)
+        data = with_chord_names(musicxml_bytes(score), _chord_marks(timeline))
+        atomic_write(target, data if fmt == "musicxml" else _mxl_bytes(data, target.with_suffix(".musicxml").name))
     else:
         _insert_on_top(score, part)
         write_score(score, target, timeline=timeline)
@@ -452,7 +505,7 @@ def generate_file(
         model=str(getattr(loaded, "name", model)),
         model_hash=str(getattr(loaded, "content_hash", "")),
         seconds=time.perf_counter() - started,
-        key=key_for(first.key_tonic, first.mode).name.replace("-", "b"),
+        key=timeline.key_name if isinstance(timeline, ScoreTimeline) else key_for(first.key_tonic, first.mode).name,
         key_estimated=timeline.key_estimated,
         measures=len(timeline.measures),
         notes=len(melody.notes),

@@ -88,6 +88,8 @@ def write_score(
 def _check_writable(target: Path) -> None:
     """Raise :class:`OutputError` unless ``target`` names a file in an existing, writable folder."""
     folder = target.parent
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{target}: {folder} is a file, not a folder; choose another output path")
     if not folder.is_dir():
         raise OutputError(f"{target}: the folder {folder} does not exist; create it first")
     if target.is_dir():

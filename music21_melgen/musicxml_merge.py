@@ -19,12 +19,20 @@ from __future__ import annotations
 
 import os
 import zipfile
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from music21_melgen.errors import OutputError, ScoreError
 
-__all__ = ["MAX_UNPACKED_BYTES", "MUSICXML_SUFFIXES", "merged_musicxml", "read_musicxml_bytes"]
+__all__ = [
+    "MAX_UNPACKED_BYTES",
+    "MUSICXML_SUFFIXES",
+    "ChordMark",
+    "merged_musicxml",
+    "read_musicxml_bytes",
+    "with_chord_names",
+]
 
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # the most bytes of MusicXML read from one input (50 MB)
 MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
@@ -124,3 +132,51 @@ def merged_musicxml(original: bytes, melody: bytes, *, where: str = "the score")
         doctype=tree.docinfo.doctype or None,
         standalone=tree.docinfo.standalone,
     )
+
+
+class ChordMark(NamedTuple):
+    """A chord name to show: where (measure number, quarters into it), its root and MusicXML kind."""
+
+    measure: str
+    offset: Fraction
+    root: str  # the root's name, 'F#', 'Bb'
+    kind: str  # a MusicXML kind-value: 'major', 'minor-seventh', 'dominant', ...
+
+
+def with_chord_names(document: bytes, marks: list[ChordMark], *, part: int = 0) -> bytes:
+    """``document`` with each mark written as a ``<harmony>`` chord name in one part.
+
+    Each goes at the start of its measure (after the attributes) with an
+    ``<offset>`` in the part's divisions; nothing sounds and nothing else
+    changes. Written by hand: music21's own export of a chord symbol works
+    out its pitches first (milliseconds each), and MusicXML's ``<numeral>``
+    is not read back by music21 10.
+    """
+    from lxml import etree
+
+    root = _parse(document, "the score")
+    target = root.findall("part")[part]
+    divisions = 1
+    pending: dict[str, list[ChordMark]] = {}
+    for item in marks:
+        pending.setdefault(item.measure, []).append(item)
+    for measure in target.findall("measure"):
+        found = measure.find("attributes/divisions")
+        if found is not None and found.text:
+            divisions = int(found.text)
+        anchor = measure.find("attributes")
+        at = measure.index(anchor) + 1 if anchor is not None else 0
+        for item in reversed(pending.get(measure.get("number"), [])):
+            harmony = etree.Element("harmony", {"print-frame": "no"})
+            written = etree.SubElement(harmony, "root")
+            etree.SubElement(written, "root-step").text = item.root[0]
+            alter = item.root.count("#") - item.root.count("b")
+            if alter:
+                etree.SubElement(written, "root-alter").text = str(alter)
+            etree.SubElement(harmony, "kind").text = item.kind
+            if item.offset:
+                etree.SubElement(harmony, "offset").text = str(round(item.offset * divisions))
+            harmony.tail = "\n"
+            measure.insert(at, harmony)
+    tree = root.getroottree()
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", doctype=tree.docinfo.doctype or None)

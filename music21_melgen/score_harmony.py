@@ -77,34 +77,43 @@ class ScoreTimeline(ChordTimeline):
     """
 
     source: str = ""
+    key_sharps: int | None = None  # sharps (negative: flats) of the first written key signature
+
+    @property
+    def key_name(self) -> str:
+        """The key of the first chord as the score spells it ('C# major', 'Bb minor')."""
+        first = self.chords[0]
+        return f"{_tonic_name(first.key_tonic, first.mode, self.key_sharps)} {first.mode}"
+
+    def spelled(self, span: ChordSpan) -> list[str]:
+        """The chord's pitch names from its root, as the score spells them ('D F# A C' for D7 in F)."""
+        return _spelled_chord(span, _tonic_name(span.key_tonic, span.mode, self.key_sharps))
 
     def __repr__(self) -> str:
-        first = self.chords[0]
         estimated = ", estimated" if self.key_estimated else ""
         return (
             f"<ScoreTimeline {len(self.chords)} chords, {len(self.measures)} measures, "
-            f"key {_PITCH_NAMES[first.key_tonic]} {first.mode}{estimated}, from {self.source}>"
+            f"key {self.key_name}{estimated}, from {self.source}>"
         )
 
     def __str__(self) -> str:
         estimated = " (estimated)" if self.key_estimated else ""
-        first = self.chords[0]
         lines = [
             f"Chord timeline from {self.source or 'a score'}: {len(self.chords)} chords over "
-            f"{len(self.measures)} measures, key {_PITCH_NAMES[first.key_tonic]} {first.mode}{estimated}",
+            f"{len(self.measures)} measures, key {self.key_name}{estimated}",
             f"{'measure':>7} {'beat':>5} {'offset':>8} {'length':>7}  {'chord':<10} {'root':<4} "
             f"{'pitches':<16} key",
         ]
         for span in self.chords:
             bar = self.measure_at(span.offset)
             beat = (span.offset - bar.offset + _missing_before(bar, bar is self.measures[0])) / bar.beat_length + 1
-            names = _names_in_key(span.key_tonic, span.mode)
-            pitches = " ".join(names[pc] for pc in _sorted_from(span.pitch_classes, span.root))
-            root = "-" if span.root is None else names[span.root]
+            tonic = _tonic_name(span.key_tonic, span.mode, self.key_sharps)
+            spelled = _spelled_chord(span, tonic)
+            root = spelled[0] if spelled else "-"
             lines.append(
                 f"{span.measure:>7} {_short(beat):>5} {_short(span.offset):>8} "
-                f"{_short(span.length):>7}  {_FLAT.sub(_flat_sign, span.label):<10} {root:<4} {pitches or '-':<16} "
-                f"{names[span.key_tonic]} {span.mode}"
+                f"{_short(span.length):>7}  {_FLAT.sub(_flat_sign, span.label):<10} {root:<4} "
+                f"{' '.join(spelled) or '-':<16} {tonic} {span.mode}"
             )
         return "\n".join(lines)
 
@@ -132,6 +141,7 @@ class _KeyMark:
     tonic: int
     mode: str
     from_signature: bool  # a bare KeySignature: the mode is a guess
+    sharps: int | None = None  # the written signature (spells the key: C# major, not Db)
 
 
 def timeline_from_score(
@@ -201,7 +211,10 @@ def timeline_from_score(
         key_estimated = True
     marks = _settle_signature_modes(marks, events)
     chords = _spans(events, marks, measures, end, merge_repeats=source != "roman numerals")
-    return ScoreTimeline(tuple(chords), tuple(measures), key_estimated=key_estimated, source=source)
+    written = next((mark.sharps for mark in marks if mark.sharps is not None), None)
+    return ScoreTimeline(
+        tuple(chords), tuple(measures), key_estimated=key_estimated, source=source, key_sharps=written
+    )
 
 
 def describe_score(score: stream.Stream) -> str:
@@ -321,10 +334,10 @@ def _key_marks(score: stream.Stream) -> list[_KeyMark]:
                 tonic = signature.tonic.pitchClass
                 if mode == "major" and signature.mode not in ("major", None):
                     tonic = signature.asKey("major").tonic.pitchClass
-                marks[offset] = _KeyMark(offset, tonic, mode, from_signature=False)
+                marks[offset] = _KeyMark(offset, tonic, mode, from_signature=False, sharps=signature.sharps)
             else:
                 tonic = signature.asKey("major").tonic.pitchClass
-                marks[offset] = _KeyMark(offset, tonic, "major", from_signature=True)
+                marks[offset] = _KeyMark(offset, tonic, "major", from_signature=True, sharps=signature.sharps)
         if marks:
             return [marks[offset] for offset in sorted(marks)]
     return []
@@ -380,7 +393,7 @@ def _settle_signature_modes(marks: list[_KeyMark], events: list[_Event]) -> list
             ]
             minor_tonic = (mark.tonic + 9) % 12
             if under and under[-1].root == minor_tonic and (minor_tonic + 3) % 12 in under[-1].pitch_classes:
-                mark = _KeyMark(mark.offset, minor_tonic, "minor", from_signature=True)
+                mark = _KeyMark(mark.offset, minor_tonic, "minor", from_signature=True, sharps=mark.sharps)
         settled.append(mark)
     return settled
 
@@ -455,15 +468,23 @@ def _part_label(part: stream.Stream, index: int) -> str:
 def _named_parts(
     score: stream.Stream, wanted: Sequence[int | str], where: str
 ) -> list[tuple[int, stream.Stream]]:
+    if isinstance(wanted, (str, bytes)) or not isinstance(wanted, Iterable):
+        raise ScoreError(
+            f"{where}: chord_parts must be a list of part indices or names, such as [0] or ['Piano'], "
+            f"not {type(wanted).__name__} {wanted!r}"
+        )
     parts = parts_of(score)
     chosen: list[tuple[int, stream.Stream]] = []
     names = [_part_label(p, i) for i, p in enumerate(parts)]
+    listing = "; ".join(f"part {i + 1} {name!r} (index {i})" for i, name in enumerate(names))
     for item in wanted:
-        if isinstance(item, int) and not isinstance(item, bool):
+        if not isinstance(item, (int, str)) or isinstance(item, bool):
+            raise ScoreError(f"{where}: chord_parts holds {item!r}; give part indices or names")
+        if isinstance(item, int):
             if not 0 <= item < len(parts):
                 raise ScoreError(
-                    f"{where}: there is no part {item} (parts are numbered 0..{len(parts) - 1}: "
-                    f"{', '.join(names)})"
+                    f"{where}: there is no part {item + 1} (index {item}); the score has "
+                    f"{len(parts)} part{'s' if len(parts) != 1 else ''}: {listing}"
                 )
             index = item
         else:
@@ -473,9 +494,7 @@ def _named_parts(
                 if str(item).casefold() in ((p.partName or "").casefold(), str(p.id).casefold())
             ]
             if not matches:
-                raise ScoreError(
-                    f"{where}: no part named {item!r}; the parts are: {', '.join(names)}"
-                )
+                raise ScoreError(f"{where}: no part named {item!r}; the parts are: {listing}")
             index = matches[0]
         if all(index != i for i, _ in chosen):
             chosen.append((index, parts[index]))
@@ -719,6 +738,67 @@ def _sorted_from(classes: frozenset[int], root: int | None) -> list[int]:
 
 def _flat_sign(found: re.Match[str]) -> str:
     return found.group(1) + "b"
+
+
+_LETTERS = "CDEFGAB"
+_LETTER_PCS = (0, 2, 4, 5, 7, 9, 11)
+# Letter steps above the root for each interval in semitones, as chords are stacked in thirds.
+_THIRD_STEPS = (0, 1, 1, 2, 2, 3, 4, 4, 4, 5, 6, 6)
+_LABEL_ROOT = re.compile(r"([A-G])(#{1,2}|-{1,2}|b{1,2})?")
+
+
+def _tonic_name(tonic: int, mode: str, sharps: int | None) -> str:
+    """The tonic's name: as the written signature spells it when it agrees, else with the fewest accidentals.
+
+    >>> _tonic_name(1, "major", 7), _tonic_name(1, "major", None), _tonic_name(10, "minor", -5)
+    ('C#', 'Db', 'Bb')
+    """
+    if sharps is not None and -7 <= sharps <= 7:
+        written = key.KeySignature(sharps).asKey(mode).tonic
+        if written.pitchClass == tonic:
+            return written.name.replace("-", "b")
+    return _names_in_key(tonic, mode)[tonic]
+
+
+def _spelled_chord(span: ChordSpan, tonic: str) -> list[str]:
+    """The chord's pitches from its root, spelled as a stack of thirds on the root's written name.
+
+    The root is named as the chord symbol writes it, else by the key; D7 in
+    F major is 'D F# A C', not 'D Gb A C'.
+
+    >>> from fractions import Fraction as F
+    >>> d7 = ChordSpan(F(0), F(4), 2, frozenset({2, 6, 9, 0}), 5, "major", 1, "D7")
+    >>> _spelled_chord(d7, "F")
+    ['D', 'F#', 'A', 'C']
+    >>> _spelled_chord(ChordSpan(F(0), F(4), 1, frozenset({1, 5, 8}), 1, "major", 1, "I"), "C#")
+    ['C#', 'E#', 'G#']
+    """
+    if span.root is None:
+        return []
+    found = _LABEL_ROOT.match(span.label)
+    root = None
+    if found:
+        accidental = (found[2] or "").replace("b", "-")
+        candidate = found[1] + accidental
+        if pitch.Pitch(candidate).pitchClass == span.root:
+            root = candidate
+    if root is None:
+        root = _diatonic_names(tonic.replace("b", "-"), span.mode).get(span.root)
+    if root is None:
+        root = _names_in_key(span.key_tonic, span.mode)[span.root].replace("b", "-")
+    letter = _LETTERS.index(root[0])
+    names = []
+    for pc in _sorted_from(span.pitch_classes, span.root):
+        target = _LETTERS[(letter + _THIRD_STEPS[(pc - span.root) % 12]) % 7]
+        alter = (pc - _LETTER_PCS[_LETTERS.index(target)] + 6) % 12 - 6
+        names.append(target + ("#" * alter if alter > 0 else "b" * -alter))
+    return names
+
+
+@lru_cache(maxsize=64)
+def _diatonic_names(tonic: str, mode: str) -> dict[int, str]:
+    """Pitch class → name (music21 spelling) of the key's scale degrees."""
+    return {p.pitchClass: p.name for p in key.Key(tonic, mode).pitches}
 
 
 def _names_in_key(tonic: int, mode: str) -> list[str]:
