@@ -186,8 +186,12 @@ def test_chord_parts_by_name_or_index_chordify_those_parts() -> None:
     assert by_name.chords == by_index.chords
     assert by_name.chords[0].root == 4  # E alone: the diatonic triad on E in C major, E G B
     assert by_name.chords[0].pitch_classes == frozenset({4, 7, 11})
-    with pytest.raises(ScoreError, match="no part named 'Bass'.*Voice, Piano, Drums"):
+    with pytest.raises(ScoreError, match="no part named 'Bass'.*part 1 'Voice'.*part 2 'Piano'.*part 3 'Drums'"):
         timeline_from_score(score, chord_parts=["Bass"])
+    with pytest.raises(ScoreError, match=r"there is no part 99 \(index 98\); the score has 3 parts: part 1 'Voice' \(index 0\)"):
+        timeline_from_score(score, chord_parts=[98])
+    with pytest.raises(ScoreError, match="chord_parts must be a list"):
+        timeline_from_score(score, chord_parts=5)  # type: ignore[arg-type]
 
 
 def test_single_bass_notes_are_diatonic_triads_of_the_estimated_key() -> None:
