@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import threading
 import time
 import warnings
@@ -156,17 +157,22 @@ def _check_input(source: Path, what: str = "") -> None:
 
 
 def _one_line(error: BaseException) -> str:
-    """An exception's message on one line: a traceback embedded in it is cut to its last line.
+    """An exception's message on one line: a traceback embedded in it keeps its context and its last line.
 
-    >>> _one_line(ValueError("Traceback (most recent call last):\\n  File x\\nRomanTextError: bad token"))
-    'RomanTextError: bad token'
+    >>> _one_line(ValueError("At line 4 for token m1 I b9 V, an exception was raised: \\n"
+    ...                      "Traceback (most recent call last):\\n  File x\\nmusic21.romanText.Bad: too many notes"))
+    'At line 4 for token m1 I b9 V: Bad: too many notes'
     """
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     if not lines:
         return type(error).__name__
     if any(line.startswith("Traceback") for line in lines):
-        return lines[-1]
-    return lines[0] if len(lines) == 1 else lines[0] + " ..."
+        context = lines[0] if not lines[0].startswith("Traceback") else ""
+        context = re.sub(r",? an exception was raised:?$", "", context)
+        last = re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[-1])
+        return f"{context}: {last}" if context else last
+    first = re.sub(rf"^(?:\w+\.)*{type(error).__name__}: ", "", lines[0])  # music21 repeats its class
+    return first if len(lines) == 1 else first + " ..."
 
 
 def _read_source(source: Path, limit: int = MAX_UNPACKED_BYTES) -> tuple[stream.Score, bytes | None, str]:
