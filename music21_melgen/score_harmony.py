@@ -649,7 +649,8 @@ def _chord_label(stacked: tuple[str, ...]) -> str:
     """music21's chord-symbol figure for pitches stacked from the root, else the names joined by '/'.
 
     The figure is worked out once per chord shape, on C, and given the root's
-    name (music21's analysis costs about 8 ms a chord).
+    name (music21's analysis costs about 8 ms a chord); a shape music21 names
+    with added or omitted tones, or from another root, is shown by its names.
 
     >>> _chord_label(('F#3', 'A3', 'C#4', 'E4')), _chord_label(('B-3', 'D4', 'F4')), _chord_label(('C3', 'C#3', 'D3'))
     ('F#m7', 'B-', 'C/C#/D')
@@ -657,7 +658,7 @@ def _chord_label(stacked: tuple[str, ...]) -> str:
     root = pitch.Pitch(stacked[0])
     shape = tuple(interval.Interval(root, pitch.Pitch(name)).directedName for name in stacked[1:])
     suffix = _shape_suffix(shape)
-    return root.name + suffix if suffix is not None else _figure(stacked)
+    return root.name + suffix if suffix is not None else "/".join(pitch.Pitch(name).name for name in stacked)
 
 
 @lru_cache(maxsize=1024)
@@ -665,7 +666,7 @@ def _shape_suffix(shape: tuple[str, ...]) -> str | None:
     """What music21's figure adds to the root's name for a chord of these intervals above it.
 
     None when the figure names other pitches (``add``, ``omit``, a bass) or
-    another root: those are worked out on the chord itself.
+    another root: such a chord is shown by its pitch names, root first.
     """
     label = _figure(("C3", *(pitch.Pitch("C3").transpose(name).nameWithOctave for name in shape)))
     if not label.startswith("C") or label[1:2] in ("#", "-") or any(p in label for p in ("add", "omit", "/")):
