@@ -34,7 +34,7 @@ __all__ = [
     "with_chord_names",
 ]
 
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # the most bytes of MusicXML read from one input (50 MB)
+MAX_UNPACKED_BYTES = 50_000_000  # the most bytes of MusicXML read from one input (50 MB)
 MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
 MELODY_ID_PREFIX = "melgen-"  # prefixed to the melody's ids so they never clash with the user's
 

@@ -741,6 +741,11 @@ def _flat_sign(found: re.Match[str]) -> str:
     return found.group(1) + "b"
 
 
+# Tonic names with the fewest accidentals (as notation.key_for spells keys), by mode and pitch class.
+_FEWEST_ACCIDENTALS = {
+    "major": ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
+    "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
+}
 _LETTERS = "CDEFGAB"
 _LETTER_PCS = (0, 2, 4, 5, 7, 9, 11)
 # Letter steps above the root for each interval in semitones, as chords are stacked in thirds.
@@ -751,14 +756,14 @@ _LABEL_ROOT = re.compile(r"([A-G])(#{1,2}|-{1,2}|b{1,2})?")
 def _tonic_name(tonic: int, mode: str, sharps: int | None) -> str:
     """The tonic's name: as the written signature spells it when it agrees, else with the fewest accidentals.
 
-    >>> _tonic_name(1, "major", 7), _tonic_name(1, "major", None), _tonic_name(10, "minor", -5)
-    ('C#', 'Db', 'Bb')
+    >>> _tonic_name(1, "major", 7), _tonic_name(1, "major", None), _tonic_name(10, "minor", -5), _tonic_name(3, "minor", None)
+    ('C#', 'Db', 'Bb', 'Eb')
     """
     if sharps is not None and -7 <= sharps <= 7:
         written = key.KeySignature(sharps).asKey(mode).tonic
         if written.pitchClass == tonic:
             return written.name.replace("-", "b")
-    return _names_in_key(tonic, mode)[tonic]
+    return _FEWEST_ACCIDENTALS[mode][tonic]
 
 
 def _spelled_chord(span: ChordSpan, tonic: str) -> list[str]:

@@ -113,6 +113,24 @@ def test_a_decompression_bomb_is_refused_quickly(tmp_path: Path) -> None:
         engine.read_score(bomb, limit=1_000_000)
 
 
+def test_a_bomb_past_the_default_limit_fails_within_seconds(tmp_path: Path) -> None:
+    import time
+
+    bomb = tmp_path / "big.mxl"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("score.xml", "w") as member:
+            member.write(b"<score-partwise>")
+            for _ in range(51):
+                member.write(b" " * (1 << 20))
+            member.write(b"</score-partwise>")
+    assert bomb.stat().st_size < 1_000_000
+    started = time.perf_counter()
+    with pytest.raises(ScoreError, match="larger than 50 MB of MusicXML; raise the limit"):
+        engine.generate_file(bomb, tmp_path / "out.musicxml")
+    assert time.perf_counter() - started < 10
+    assert not (tmp_path / "out.musicxml").exists()
+
+
 def test_merge_refuses_a_timewise_document() -> None:
     from music21_melgen.errors import OutputError
 
