@@ -34,9 +34,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
+import re
 import warnings
+from dataclasses import asdict
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -68,6 +71,13 @@ CONFIG_FILE = "config.json"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED_MODELS = ("default", "melgen2019")  # names resolve_model turns into MODELS_DIR/<name>
 RENAMED_MODELS = {"seed": "melgen2019"}  # old names that still work, with a DeprecationWarning
+# Sane bounds, checked before anything is allocated (the config classes bound each number).
+MAX_CONFIG_BYTES = 4 << 20  # a config.json is a few kB; a larger file is refused unread
+MAX_CONFIG_DEPTH = 32  # nesting of JSON lists and objects in config.json
+MAX_PARAMETERS = 20_000_000  # weights a model's settings may imply (80 MB in float32)
+MAX_HEADER_BYTES = 1 << 20  # the safetensors header (the tensors' names, dtypes and shapes)
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2}  # the floating-point dtypes weights may have
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def resolve_model(name_or_path: str | os.PathLike) -> tuple[Path, str]:
@@ -183,7 +193,14 @@ def save_checkpoint(
 
 
 def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) -> Any:
-    """Load and check a checkpoint folder; CheckpointError says what is wrong."""
+    """Load and check a checkpoint folder; CheckpointError says what is wrong.
+
+    Everything is checked before anything is allocated: the config's size,
+    nesting and every number against its bounds (the config classes), the
+    parameter count the model settings imply (:data:`MAX_PARAMETERS`), and
+    the names, shapes and byte sizes in the weights file's header against
+    them. Weights that hold NaN or infinity are refused.
+    """
     folder = Path(directory)
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: no such checkpoint folder")
@@ -191,46 +208,60 @@ def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) ->
     weights_path = folder / WEIGHTS_FILE
     if not config_path.is_file():
         raise CheckpointError(f"{config_path}: missing (a checkpoint needs {CONFIG_FILE} and {WEIGHTS_FILE})")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"{config_path}:{error.lineno}:{error.colno}: bad JSON: {error.msg}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{config_path}: unreadable: {error}") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
+    config = _read_config(config_path)
+    if config.get("format") != FORMAT:
         raise CheckpointError(f"{config_path}: not a music21-melgen checkpoint (format must be {FORMAT!r})")
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
-            f"{config_path}: checkpoint format version {config.get('format_version')!r}; "
+            f"{config_path}: checkpoint format version {config.get('format_version')!r:.40}; "
             f"this package reads version {FORMAT_VERSION}"
         )
     try:
         kind = kind_of(config.get("kind"))
     except ModelError as error:
-        raise CheckpointError(f"{config_path}: {error}") from None
+        raise CheckpointError(f"{config_path}: {_short(error)}") from None
     _check_sampling(config, config_path)
     try:
         representation = representation_from_dict(config.get("representation"), kind.representation)
     except ModelError as error:
-        raise CheckpointError(f"{config_path}: {error}") from None
+        raise CheckpointError(f"{config_path}: representation: {_short(error)}") from None
+    model_class = kind.model_class()
+    try:
+        network_config = model_class.config_class.from_dict(config.get("model"))
+    except ModelError as error:
+        raise CheckpointError(f"{config_path}: model: {_short(error)}") from None
+    shapes = network_config.weight_shapes()
+    parameters = sum(math.prod(shape) for shape in shapes.values())
+    if parameters > MAX_PARAMETERS:
+        settings = ", ".join(f"{key} {value}" for key, value in asdict(network_config).items())
+        raise CheckpointError(
+            f"{config_path}: model: {settings} imply {parameters:,} weights; at most {MAX_PARAMETERS:,}"
+        )
+    stored_hash = config.get("weights_sha256")
+    if stored_hash is not None and not (isinstance(stored_hash, str) and _SHA256.fullmatch(stored_hash)):
+        raise CheckpointError(f"{config_path}: weights_sha256 must be 64 hex digits, got {stored_hash!r:.80}")
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: missing")
     content_hash = file_sha256(weights_path)
-    stored_hash = config.get("weights_sha256")
     if stored_hash is not None and stored_hash != content_hash:
         raise CheckpointError(
             f"{weights_path}: sha256 {content_hash[:12]}… differs from {stored_hash[:12]}… in "
             f"{CONFIG_FILE}: the weights were changed or damaged after saving"
         )
+    _check_header(weights_path, shapes)
     from safetensors import SafetensorError
     from safetensors.torch import load_file
+    import torch
 
     try:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"{weights_path}: not a readable safetensors file: {error}") from None
+    for key, tensor in tensors.items():
+        if not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{weights_path}: {key} holds NaN or infinite values")
     try:
-        return kind.model_class().from_tensors(
+        return model_class.from_tensors(
             config.get("model"),
             representation,
             tensors,
@@ -239,7 +270,120 @@ def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) ->
             content_hash=content_hash,
         )
     except ModelError as error:
-        raise CheckpointError(f"{folder}: {error}") from None
+        raise CheckpointError(f"{folder}: {_short(error)}") from None
+
+
+def _short(error: BaseException) -> str:
+    """An error's message cut to one reasonable line (a config's values can be huge)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def _read_config(config_path: Path) -> dict[str, Any]:
+    """``config.json`` parsed and checked for size and nesting; CheckpointError otherwise.
+
+    A file over :data:`MAX_CONFIG_BYTES` is refused before it is read, and a
+    JSON nested deeper than :data:`MAX_CONFIG_DEPTH` after parsing (a nesting
+    too deep for the parser is refused too).
+    """
+    try:
+        with open(config_path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_CONFIG_BYTES:
+                raise CheckpointError(f"{config_path}: larger than {MAX_CONFIG_BYTES // (1 << 20)} MB: not a config")
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{config_path}: larger than {MAX_CONFIG_BYTES // (1 << 20)} MB: not a config")
+        config = json.loads(data.decode("utf-8"))
+    except CheckpointError:
+        raise
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{config_path}:{error.lineno}:{error.colno}: bad JSON: {error.msg}") from None
+    except UnicodeDecodeError as error:
+        raise CheckpointError(f"{config_path}: unreadable: not UTF-8 ({error.reason} at byte {error.start})") from None
+    except RecursionError:
+        raise CheckpointError(f"{config_path}: bad JSON: nested too deeply") from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise CheckpointError(f"{config_path}: bad JSON: {_short(error)}") from None
+    except OSError as error:
+        raise CheckpointError(f"{config_path}: unreadable: {error.strerror or error}") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_path}: not a music21-melgen checkpoint (format must be {FORMAT!r})")
+    if _depth(config) > MAX_CONFIG_DEPTH:
+        raise CheckpointError(f"{config_path}: bad JSON: nested deeper than {MAX_CONFIG_DEPTH} levels")
+    return config
+
+
+def _depth(value: Any) -> int:
+    """How deeply JSON lists and objects nest in ``value`` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _check_header(weights_path: Path, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The safetensors header's tensors against ``shapes``, read without loading any weight.
+
+    Checks the header's size against the file's, each tensor's dtype, shape
+    and byte range, and that the names and shapes are the ones the config
+    implies; CheckpointError naming the first that is wrong.
+    """
+    where = f"{weights_path}: not a readable safetensors file"
+    try:
+        size = weights_path.stat().st_size
+        with open(weights_path, "rb") as handle:
+            prefix = handle.read(8)
+            if len(prefix) < 8:
+                raise CheckpointError(f"{where}: shorter than its header")
+            length = int.from_bytes(prefix, "little")
+            if length > min(MAX_HEADER_BYTES, size - 8):
+                raise CheckpointError(f"{where}: a header of {length:,} bytes in a file of {size:,}")
+            header = json.loads(handle.read(length).decode("utf-8"))
+    except CheckpointError:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise CheckpointError(f"{where}: bad header: {_short(error)}") from None
+    except OSError as error:
+        raise CheckpointError(f"{weights_path}: unreadable: {error.strerror or error}") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{where}: the header is not a JSON object")
+    data_size = size - 8 - length
+    found: dict[str, tuple[int, ...]] = {}
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        itemsize = _DTYPE_BYTES.get(entry.get("dtype")) if isinstance(entry, dict) else None
+        if (
+            itemsize is None
+            or not isinstance(shape, list)
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n for n in shape)
+            or not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in offsets)
+            or not 0 <= offsets[0] <= offsets[1] <= data_size
+            or offsets[1] - offsets[0] != math.prod(shape) * itemsize
+        ):
+            raise CheckpointError(
+                f"{where}: tensor {key!r:.60} has a bad dtype, shape or byte range (floating point "
+                f"{', '.join(_DTYPE_BYTES)} within the file's {data_size:,} data bytes)"
+            )
+        found[key] = tuple(shape)
+    if found.keys() != shapes.keys():
+        missing = sorted(shapes.keys() - found.keys())
+        extra = sorted(found.keys() - shapes.keys())
+        raise CheckpointError(
+            _short(f"{weights_path}: weights do not match {CONFIG_FILE}: missing {missing}, unexpected {extra}")
+        )
+    wrong = [f"{key} {found[key]} (config says {shape})" for key, shape in shapes.items() if found[key] != shape]
+    if wrong:
+        raise CheckpointError(f"{weights_path}: weight shapes do not match {CONFIG_FILE}: {'; '.join(wrong)}")
 
 
 def _check_sampling(config: dict, config_path: Path) -> dict[str, Any]:
@@ -249,7 +393,7 @@ def _check_sampling(config: dict, config_path: Path) -> dict[str, Any]:
     try:
         return controls_from_json(config["sampling"])
     except GenerationError as error:
-        raise CheckpointError(f"{config_path}: {error}") from None
+        raise CheckpointError(f"{config_path}: {_short(error)}") from None
 
 
 def recommended_sampling(name_or_path: str | os.PathLike = "default") -> dict[str, Any]:
@@ -263,17 +407,9 @@ def recommended_sampling(name_or_path: str | os.PathLike = "default") -> dict[st
     (1.3, 1.4)
     """
     config_path = resolve_model(name_or_path)[0] / CONFIG_FILE
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{config_path}: missing: {os.fspath(name_or_path)!r} is not a checkpoint") from None
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"{config_path}:{error.lineno}:{error.colno}: bad JSON: {error.msg}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{config_path}: unreadable: {error}") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{config_path}: not a music21-melgen checkpoint (format must be {FORMAT!r})")
-    return _check_sampling(config, config_path)
+    if not config_path.is_file():
+        raise CheckpointError(f"{config_path}: missing: {os.fspath(name_or_path)!r} is not a checkpoint")
+    return _check_sampling(_read_config(config_path), config_path)
 
 
 def load_model(name_or_path: str | os.PathLike = "default") -> Any:

@@ -36,10 +36,20 @@ __all__ = [
 ]
 
 MAX_CANDIDATES = 64  # best-of-N beyond this costs time and buys nothing measurable
+# Sane bounds of the other numbers (a checkpoint's recommendation is checked against them):
+# beyond them the arithmetic of sampling would overflow or underflow, and nothing musical is lost.
+TEMPERATURE_BOUNDS = (1e-6, 1000.0)  # below the lower bound sampling is greedy decoding already
+WEIGHT_BOUNDS = (1e-6, 1e6)  # chord_tone_weight
+REDUCTION_BOUNDS = (1e-3, 1e3)  # each of continuation_reduction's (start, growth)
+MAX_QUARTERS = 1_000_000  # longest_note and longest_rest, in quarter lengths
+MAX_BARS = 10_000  # longest_note as Bars(n)
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int, float or Fraction (not a bool); a huge int counts (the bounds then refuse it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 class _ModelDefault:
@@ -142,31 +152,42 @@ class SamplingControls:
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise GenerationError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not _is_number(self.temperature) or self.temperature <= 0:
-            raise GenerationError(f"temperature must be a positive number, got {self.temperature!r}")
+        low, high = TEMPERATURE_BOUNDS
+        if not _is_number(self.temperature) or not low <= self.temperature <= high:
+            raise GenerationError(f"temperature must be a number in {low:g}..{high:g}, got {self.temperature!r:.40}")
         if not _is_number(self.top_p) or not 0 < self.top_p <= 1:
-            raise GenerationError(f"top_p must lie in (0, 1], got {self.top_p!r}")
-        if not _is_number(self.chord_tone_weight) or self.chord_tone_weight <= 0:
-            raise GenerationError(f"chord_tone_weight must be a positive number, got {self.chord_tone_weight!r}")
+            raise GenerationError(f"top_p must lie in (0, 1], got {self.top_p!r:.40}")
+        low, high = WEIGHT_BOUNDS
+        if not _is_number(self.chord_tone_weight) or not low <= self.chord_tone_weight <= high:
+            raise GenerationError(
+                f"chord_tone_weight must be a number in {low:g}..{high:g}, got {self.chord_tone_weight!r:.40}"
+            )
         reduction = self.continuation_reduction
         if reduction is not None:
+            low, high = REDUCTION_BOUNDS
             if (
                 not isinstance(reduction, tuple)
                 or len(reduction) != 2
-                or not all(_is_number(x) and x > 0 for x in reduction)
+                or not all(_is_number(x) and low <= x <= high for x in reduction)
             ):
                 raise GenerationError(
-                    f"continuation_reduction must be None or (start, growth), two positive numbers; got {reduction!r}"
+                    f"continuation_reduction must be None or (start, growth), two numbers in {low:g}..{high:g}; "
+                    f"got {reduction!r:.80}"
                 )
+        if isinstance(self.longest_note, Bars) and self.longest_note.count > MAX_BARS:
+            raise GenerationError(f"longest_note must be at most Bars({MAX_BARS}), got {self.longest_note!r:.40}")
         if self.longest_note is not None and not isinstance(self.longest_note, Bars):
-            if not _is_number(self.longest_note) or self.longest_note <= 0:
+            if not _is_number(self.longest_note) or not 0 < self.longest_note <= MAX_QUARTERS:
                 raise GenerationError(
-                    f"longest_note must be a positive quarter length or Bars(n), got {self.longest_note!r}"
+                    f"longest_note must be a quarter length in (0, {MAX_QUARTERS}] or Bars(n), "
+                    f"got {self.longest_note!r:.40}"
                 )
             object.__setattr__(self, "longest_note", Fraction(self.longest_note).limit_denominator(10_000))
         if self.longest_rest is not None:
-            if not _is_number(self.longest_rest) or self.longest_rest <= 0:
-                raise GenerationError(f"longest_rest must be a positive quarter length, got {self.longest_rest!r}")
+            if not _is_number(self.longest_rest) or not 0 < self.longest_rest <= MAX_QUARTERS:
+                raise GenerationError(
+                    f"longest_rest must be a quarter length in (0, {MAX_QUARTERS}], got {self.longest_rest!r:.40}"
+                )
             object.__setattr__(self, "longest_rest", Fraction(self.longest_rest).limit_denominator(10_000))
         low_high = self.pitch_range
         if (

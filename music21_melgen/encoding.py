@@ -90,19 +90,46 @@ class GridConfig:
     max_sub_beats: int = 8  # step-in-beat one-hot size; later steps share the last slot
     hypermeasure: int = 4  # measure index modulo this, one-hot (place in a 4-bar phrase)
 
+    # Sane bounds of every integer field (a checkpoint's config is checked against them
+    # before anything is allocated: the grid's size grows with steps_per_quarter).
+    BOUNDS: ClassVar[dict[str, tuple[int, int]]] = {
+        "steps_per_quarter": (1, 48),
+        "tonic_low": (0, 116),
+        "lowest_interval": (-127, 127),
+        "highest_interval": (-127, 127),
+        "max_beats": (1, 64),
+        "max_sub_beats": (1, 64),
+        "hypermeasure": (1, 64),
+    }
+    MAX_BUCKETS: ClassVar[int] = 64  # entries of next_chord_buckets
+    MAX_BUCKET_STEPS: ClassVar[int] = 100_000  # largest bucket bound, in steps
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "next_chord_buckets", tuple(self.next_chord_buckets))
-        for name in ("steps_per_quarter", "max_beats", "max_sub_beats", "hypermeasure"):
+        for name, (low, high) in self.BOUNDS.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ModelError(f"GridConfig.{name} must be a positive integer, got {value!r}")
-        if not 0 <= self.tonic_low <= 116:
-            raise ModelError(f"GridConfig.tonic_low must lie in 0..116, got {self.tonic_low}")
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                kind = "a positive integer" if low == 1 else "an integer"
+                raise ModelError(f"GridConfig.{name} must be {kind} in {low}..{high}, got {value!r:.80}")
         if not self.lowest_interval + 11 < self.highest_interval:
             raise ModelError("GridConfig: the NOTE range must span more than an octave")
+        if self.tonic_low + self.lowest_interval < 0 or self.tonic_low + 11 + self.highest_interval > 127:
+            raise ModelError(
+                f"GridConfig: tonic_low {self.tonic_low} with intervals {self.lowest_interval}.."
+                f"{self.highest_interval} reaches outside MIDI 0..127"
+            )
         buckets = self.next_chord_buckets
-        if not buckets or list(buckets) != sorted(set(buckets)) or buckets[0] < 1:
-            raise ModelError("GridConfig.next_chord_buckets must be increasing positive integers")
+        if (
+            not isinstance(buckets, (tuple, list))
+            or not 1 <= len(buckets) <= self.MAX_BUCKETS
+            or not all(isinstance(b, int) and not isinstance(b, bool) for b in buckets)
+            or list(buckets) != sorted(set(buckets))
+            or not 1 <= buckets[0] <= buckets[-1] <= self.MAX_BUCKET_STEPS
+        ):
+            raise ModelError(
+                f"GridConfig.next_chord_buckets must be 1..{self.MAX_BUCKETS} increasing integers "
+                f"in 1..{self.MAX_BUCKET_STEPS}"
+            )
+        object.__setattr__(self, "next_chord_buckets", tuple(buckets))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "GridConfig":

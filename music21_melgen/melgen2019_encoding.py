@@ -99,6 +99,7 @@ C_MAJOR = (0, 2, 4, 5, 7, 9, 11)  # pitch classes of the C-major (= A natural mi
 # Diatonic degree of a chord root, by semitones above the tonic.
 _DEGREE_OF_INTERVAL = (1, 2, 2, 3, 3, 4, 4, 5, 6, 6, 7, 7)
 _TOKEN = re.compile(r"^(\d{1,3})_([1-7])$")
+MAX_SEPARATORS = 1024  # a sane bound on "/" tokens (the window); checkpoints are checked against it
 
 
 def chord_degree(root: int, tonic: int) -> int:
@@ -179,23 +180,25 @@ class MelgenTokenConfig:
         for name in ("lowest", "highest", "separators"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ModelError(f"MelgenTokenConfig.{name} must be an integer, got {value!r}")
+                raise ModelError(f"MelgenTokenConfig.{name} must be an integer, got {value!r:.80}")
         if not 0 <= self.lowest < self.highest <= 127 or self.highest - self.lowest < 11:
             raise ModelError(
                 f"MelgenTokenConfig: lowest..highest must be MIDI numbers spanning at least an octave, "
                 f"got {self.lowest}..{self.highest}"
             )
-        if self.separators < 1:
-            raise ModelError(f"MelgenTokenConfig.separators must be positive, got {self.separators}")
+        if not 1 <= self.separators <= MAX_SEPARATORS:
+            raise ModelError(f"MelgenTokenConfig.separators must lie in 1..{MAX_SEPARATORS}, got {self.separators}")
         if isinstance(self.tokens, str) or not isinstance(self.tokens, (tuple, list)):
             raise ModelError("MelgenTokenConfig.tokens must be a list of 'PITCH_DEGREE' strings")
+        if len(self.tokens) > 128 * 7:
+            raise ModelError(f"MelgenTokenConfig.tokens lists {len(self.tokens)} tokens; there are at most {128 * 7}")
         parsed = []
         for token in self.tokens:
             match = _TOKEN.match(token) if isinstance(token, str) else None
             pitch = int(match.group(1)) if match else -1
             if match is None or not self.lowest <= pitch <= self.highest or pitch % 12 not in C_MAJOR:
                 raise ModelError(
-                    f"MelgenTokenConfig.tokens: {token!r} is not a C-major pitch in "
+                    f"MelgenTokenConfig.tokens: {token!r:.40} is not a C-major pitch in "
                     f"{self.lowest}..{self.highest} with a degree 1-7 ('60_1')"
                 )
             parsed.append((pitch, int(match.group(2))))

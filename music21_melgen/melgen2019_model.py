@@ -71,6 +71,11 @@ __all__ = [
 
 MELGEN_TEMPERATURE = 0.7  # MelGen's sampling temperature; controls.temperature multiplies it
 _EVAL_BATCH = 1024  # windows per forward pass when scoring a melody
+# Sane bounds of the network's sizes (a checkpoint's config is checked against them before
+# anything is allocated; checkpoint.py also bounds the parameter count). Every step of
+# sampling re-reads the whole window, so its length is bounded tighter.
+MAX_WIDTH = 4096  # vocabulary and hidden widths
+MAX_WINDOW = 512  # tokens read before each prediction
 
 
 @dataclass(frozen=True)
@@ -83,14 +88,14 @@ class WindowNetworkConfig:
     dropout: float = 0.3  # on the LSTM's last output, training only
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "window", "hidden_size"):
+        for name, high in (("vocab_size", MAX_WIDTH), ("window", MAX_WINDOW), ("hidden_size", MAX_WIDTH)):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ModelError(f"WindowNetworkConfig.{name} must be a positive integer, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+                raise ModelError(f"WindowNetworkConfig.{name} must be an integer in 1..{high}, got {value!r:.80}")
         if self.vocab_size < 3:
             raise ModelError("WindowNetworkConfig.vocab_size must count '/', '_' and at least one note")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ModelError(f"WindowNetworkConfig.dropout must lie in [0, 1), got {self.dropout!r}")
+            raise ModelError(f"WindowNetworkConfig.dropout must lie in [0, 1), got {self.dropout!r:.80}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "WindowNetworkConfig":
@@ -104,6 +109,18 @@ class WindowNetworkConfig:
             return cls(**data)
         except TypeError as error:
             raise ModelError(f"bad model settings: {error}") from None
+
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of every weight :class:`WindowLSTM` has with these settings (nothing allocated)."""
+        vocab, hidden = self.vocab_size, self.hidden_size
+        return {
+            "lstm.weight_ih_l0": (4 * hidden, vocab),
+            "lstm.weight_hh_l0": (4 * hidden, hidden),
+            "lstm.bias_ih_l0": (4 * hidden,),
+            "lstm.bias_hh_l0": (4 * hidden,),
+            "head.weight": (vocab, hidden),
+            "head.bias": (vocab,),
+        }
 
 
 class WindowLSTM(nn.Module):

@@ -86,6 +86,23 @@ class MelodyLSTMConfig:
         except TypeError as error:
             raise ModelError(f"bad model settings: {error}") from None
 
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of every weight :class:`MelodyLSTM` has with these settings (nothing allocated)."""
+        vocab, embedding, hidden = self.vocab_size, self.embedding_size, self.hidden_size
+        shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab, embedding)}
+        width = embedding + self.conditioning_size
+        if self.reference:
+            shapes["reference_embedding.weight"] = (vocab + 1, embedding)
+            width += embedding
+        for layer in range(self.num_layers):
+            shapes[f"lstm.weight_ih_l{layer}"] = (4 * hidden, width if layer == 0 else hidden)
+            shapes[f"lstm.weight_hh_l{layer}"] = (4 * hidden, hidden)
+            shapes[f"lstm.bias_ih_l{layer}"] = (4 * hidden,)
+            shapes[f"lstm.bias_hh_l{layer}"] = (4 * hidden,)
+        shapes["head.weight"] = (vocab, hidden)
+        shapes["head.bias"] = (vocab,)
+        return shapes
+
 
 def shifted_inputs(events: np.ndarray) -> np.ndarray:
     """The previous event of each step: ``events`` shifted right, REST before the start.
