@@ -21,12 +21,15 @@ own process with ``SIGKILL``, as the kernel's OOM killer would.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import resource
 import shutil
 import signal
 import socket
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -41,6 +44,8 @@ from music21_melgen.batch.manifest import _scratch_folder
 from music21_melgen.errors import MelgenError
 
 _KILL_TOKEN_VARIABLE = "MELGEN_BATCH_KILL_TOKEN"
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal for this process when its parent dies
+_WATCHDOG_SECONDS = 1.0  # how often a pool worker checks that its coordinator is alive
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -76,6 +81,38 @@ def _init_worker(model: str) -> None:
     global _in_worker
     _in_worker = True
     _prepare(model, one_thread=True)
+
+
+def _init_pool_worker(model: str, coordinator: int) -> None:
+    """Get a local pool worker ready, bound to die with its ``coordinator`` process."""
+    _exit_with_parent(coordinator)
+    _init_worker(model)
+
+
+def _exit_with_parent(coordinator: int) -> None:
+    """End this process when ``coordinator`` (its parent) dies, however it dies.
+
+    On Linux the kernel sends SIGKILL on the parent's death (``prctl
+    PR_SET_PDEATHSIG``); a daemon thread polling ``os.getppid()`` covers the
+    other systems and a parent that died before this ran. A killed batch
+    leaves no worker behind (nor the resource tracker, which ends when the
+    last process holding it does).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still works
+    if os.getppid() != coordinator:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == coordinator:
+            time.sleep(_WATCHDOG_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="melgen-parent-watchdog", daemon=True).start()
 
 
 def _prepare(model: str, *, one_thread: bool) -> None:
@@ -228,8 +265,26 @@ def _run_on_pool(jobs: int, model: str, tasks: list[_Task], finish: _Finish) -> 
                 pending.clear()
                 break
             pool = _new_pool(jobs, model)
+    except BaseException:  # Ctrl-C, SIGTERM (see commands/batch.py): stop the workers now
+        _stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's workers at once (an interrupted batch does not wait for their songs).
+
+    A song cut short leaves only its private folder (removed by the next run);
+    outputs are renamed into place whole, and the manifest has only whole lines.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor keeps no public list
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _outcome_of(future: Future[_Outcome]) -> _Outcome:
@@ -267,6 +322,6 @@ def _new_pool(jobs: int, model: str) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(model,),
+        initializer=_init_pool_worker,
+        initargs=(model, os.getpid()),
     )

@@ -2,12 +2,17 @@
 
 Exit status: 0 when every input was written or already there, 1 when any
 input failed (each is in the manifest and the summary), 2 for bad arguments
-or an output folder that cannot be written.
+or an output folder that cannot be written, 130 when interrupted (Ctrl-C or
+SIGTERM: the workers are stopped, the manifest keeps its whole lines).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from music21_melgen.commands.options import (
@@ -81,18 +86,37 @@ def run(args: argparse.Namespace) -> int:
     """Run the batch the arguments describe; print the summary; return the exit status."""
     from music21_melgen.batch import run_batch
 
-    report = run_batch(
-        args.inputs,
-        args.out_dir,
-        jobs=args.jobs,
-        format=args.format,
-        scheduler=args.scheduler,
-        seed=args.seed,
-        model=args.model,
-        overwrite=args.overwrite,
-        progress=args.progress,
-        chord_parts=args.chord_parts,
-        **sampling_controls(args),
-    )
+    with _terminate_as_interrupt():
+        report = run_batch(
+            args.inputs,
+            args.out_dir,
+            jobs=args.jobs,
+            format=args.format,
+            scheduler=args.scheduler,
+            seed=args.seed,
+            model=args.model,
+            overwrite=args.overwrite,
+            progress=args.progress,
+            chord_parts=args.chord_parts,
+            **sampling_controls(args),
+        )
     print(report.summary())
     return 0 if report.success else 1
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While open, SIGTERM is handled like Ctrl-C: the batch stops its workers, the manifest
+    keeps its whole lines, no output is left half written (``melgen`` then exits with 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
