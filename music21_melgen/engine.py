@@ -30,8 +30,14 @@ from typing import Any
 
 from music21 import converter, key, metadata, stream
 
-from music21_melgen.errors import GenerationError, MelgenError, ModelError, OutputError, ScoreError
 from music21_melgen.atomic import atomic_write
+from music21_melgen.errors import (
+    GenerationError,
+    MelgenError,
+    ModelError,
+    OutputError,
+    ScoreError,
+)
 from music21_melgen.files import (
     OUTPUT_FORMATS,
     SCHEMA_KINDS,  # noqa: F401  (re-exported: engine.SCHEMA_KINDS)
@@ -49,27 +55,36 @@ from music21_melgen.musicxml_merge import (
     read_musicxml_bytes,
     with_chord_names,
 )
+from music21_melgen.network import MelodyModel
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.parts import melody_of, part_roles, parts_of
-from music21_melgen.network import MelodyModel
-from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, SamplingControls, generate_melody
-from music21_melgen.score_harmony import ScoreTimeline, describe_score, timeline_from_score
+from music21_melgen.sampling import (
+    CONTROLS,
+    MODEL_DEFAULT,
+    SamplingControls,
+    generate_melody,
+)
+from music21_melgen.score_harmony import (
+    ScoreTimeline,
+    describe_score,
+    timeline_from_score,
+)
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
     "MODEL_DEFAULT",
-    "SAMPLING_CONTROLS",
-    "KeyEstimatedWarning",
-    "GenerateResult",
     "OUTPUT_FORMATS",
+    "SAMPLING_CONTROLS",
+    "GenerateResult",
+    "KeyEstimatedWarning",
     "chords",
     "generate",
     "generate_file",
     "load_model",
     "melody_notes",
+    "musicxml_bytes",
     "read_score",
     "write_score",
-    "musicxml_bytes",
 ]
 
 # Keywords of ``generate`` / ``generate_file`` that set sampling controls (besides ``seed``):

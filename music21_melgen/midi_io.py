@@ -30,10 +30,14 @@ from music21 import chord, instrument, key, meter, note, percussion, pitch, stre
 from music21 import midi as m21midi
 
 from music21_melgen.errors import OutputError, ScoreError
-from music21_melgen.notation import settled_duration, split_note_values, split_rest_values
+from music21_melgen.notation import (
+    settled_duration,
+    split_note_values,
+    split_rest_values,
+)
 from music21_melgen.timeline import MeasureSpan, MelodyNote
 
-__all__ = ["DRUM_CHANNEL", "MELODY_PROGRAM", "read_midi", "midi_with_melody", "quantize"]
+__all__ = ["DRUM_CHANNEL", "MELODY_PROGRAM", "midi_with_melody", "quantize", "read_midi"]
 
 DRUM_CHANNEL = 10  # General MIDI percussion channel (1-based, as music21 counts)
 MELODY_PROGRAM = 53  # General MIDI "Voice Oohs" (0-based program number), the melody's sound

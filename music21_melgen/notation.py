@@ -16,12 +16,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-
 from functools import lru_cache
 
 from music21 import beam, clef, duration, key, meter, note, pitch, stream, tie
-from music21.common.numberTools import opFrac
 from music21 import instrument as m21instrument
+from music21.common.numberTools import opFrac
 from music21.exceptions21 import Music21Exception
 from music21.stream.makeNotation import iterateBeamGroups
 

@@ -55,7 +55,7 @@ from music21_melgen.errors import ScoreError
 from music21_melgen.parts import is_pitched, part_roles, parts_of, pitched_notes
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 
-__all__ = ["ScoreTimeline", "timeline_from_score", "describe_score", "diatonic_triad"]
+__all__ = ["ScoreTimeline", "describe_score", "diatonic_triad", "timeline_from_score"]
 
 # A pitch class counts in a beat of a chordified accompaniment when it sounds
 # for at least this share of the beat.

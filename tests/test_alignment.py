@@ -13,12 +13,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from music21 import converter, harmony, meter, note, stream
 
 from music21_melgen import engine
 from music21_melgen.score_harmony import timeline_from_score
-
-from conftest import SHARED
 
 POP909 = SHARED / "pop909"
 

@@ -8,16 +8,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from lxml import etree
-from music21 import converter, stream
+from music21 import converter
 
 from music21_melgen import engine
 from music21_melgen.errors import ScoreError
 from music21_melgen.midi_io import midi_with_melody
 from music21_melgen.musicxml_merge import merged_musicxml, read_musicxml_bytes
 from music21_melgen.timeline import MelodyNote
-
-from conftest import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "music21_melgen" / "examples" / "sixteen_bars_in_f.musicxml"

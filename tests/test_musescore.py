@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from tiny_model import save_tiny_model
 
 from music21_melgen import engine
-from tiny_model import save_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "music21_melgen" / "examples" / "sixteen_bars_in_f.musicxml"

@@ -5,18 +5,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 from lxml import etree
-from music21 import chord, converter, harmony, key, meter, note, percussion, stream
-from music21 import instrument
+from music21 import (
+    converter,
+    harmony,
+    instrument,
+    key,
+    meter,
+    note,
+    stream,
+)
+from tiny_model import save_tiny_model
 
 from music21_melgen import engine
 from music21_melgen.errors import GenerationError, OutputError, ScoreError
 from music21_melgen.examples import copy_example, example_path
-from tiny_model import save_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "music21_melgen" / "examples" / "sixteen_bars_in_f.musicxml"
