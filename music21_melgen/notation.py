@@ -509,9 +509,19 @@ def settled_duration(value: Fraction) -> duration.Duration:
     >>> settled_duration(Fraction(3, 2)).fullName
     'Dotted Quarter'
     """
+    plain = _plain_value(value)
+    if plain is not None:
+        return duration.Duration(components=(plain,))
     settled = duration.Duration(value)
     settled.components  # noqa: B018  (the property works the components out)
     return settled
+
+
+@lru_cache(maxsize=256)
+def _plain_value(value: Fraction) -> duration.DurationTuple | None:
+    """The single note value (type, dots) of ``value`` quarters, or None for tuplets and ties."""
+    found = duration.durationTupleFromQuarterLength(value)
+    return None if found.type in ("inexpressible", "complex") else found
 
 
 def split_note_values(position: Fraction, length: Fraction, beat: Fraction) -> list[Fraction]:
