@@ -76,6 +76,7 @@ __all__ = [
     "sample_events",
     "SampledEvents",
     "reweight_notes",
+    "tempered_probabilities",
 ]
 
 def one_blas_thread() -> threadpool_limits:
@@ -103,7 +104,9 @@ def generate_melody(
 
     ``controls``: how to sample; None = the model's recommended settings
     (:meth:`SamplingControls.for_model`). Of ``controls.candidates`` melodies
-    the one the raw model finds likeliest is kept (ties: the lowest index).
+    the one the raw model finds likeliest is kept (ties: the lowest index),
+    among those with notes: a melody without a note over a timeline that has
+    chords is a GenerationError, never a silent rest.
 
     ``primer``: melody notes at the start of the timeline that the generated
     line continues (fed through the model as they are, then sampling goes on
@@ -115,7 +118,14 @@ def generate_melody(
     is used as it is, None turns form off (every passage new).
     """
     candidates = sample_candidates(model, timeline, controls, primer, form)
-    return max(candidates, key=lambda melody: melody.log_likelihood)
+    sung = [melody for melody in candidates if melody.notes]
+    if not sung and any(chord.root is not None for chord in timeline.chords):
+        raise GenerationError(
+            f"the model wrote no note over {len(timeline.measures)} measures of chords "
+            f"({len(candidates)} candidate{'s' if len(candidates) != 1 else ''}): check its weights and "
+            f"the sampling controls (longest_rest, pitch_range)"
+        )
+    return max(sung or candidates, key=lambda melody: melody.log_likelihood)
 
 
 def sample_candidates(
@@ -308,6 +318,23 @@ def reweight_notes(p: np.ndarray, weight: np.ndarray, notes: slice | np.ndarray 
     return weighted
 
 
+def tempered_probabilities(logits: np.ndarray, allowed: np.ndarray, inverse_temperature: float) -> np.ndarray:
+    """Unnormalised tempered probabilities [B, V] of the ``allowed`` events, 0 elsewhere.
+
+    Computed in log space from the likeliest *allowed* event, ``exp((logits -
+    max) * inverse_temperature)``, so that event keeps 1 whatever the
+    temperature: at a tiny temperature the draw is greedy within the rules,
+    instead of every allowed event underflowing to 0. Each row must allow
+    at least one event.
+
+    >>> tempered_probabilities(np.array([[0.0, -2.0, 5.0]]), np.array([[True, True, False]]), 1000.0).tolist()
+    [[1.0, 0.0, 0.0]]
+    """
+    top = np.where(allowed, logits, -np.inf).max(axis=1, keepdims=True)
+    shifted = np.where(allowed, logits - top, -np.inf)
+    return np.exp(shifted if inverse_temperature == 1.0 else shifted * inverse_temperature)
+
+
 def _sample_steps(
     network: StepNetwork,
     tables: StepTables,
@@ -357,16 +384,21 @@ def _sample_steps(
             # Raw model probabilities (unnormalised); their log ranks the candidates.
             raw = np.exp(logits - logits.max(axis=1, keepdims=True))
             total_raw = raw.sum(axis=1)
-            # Tempered, masked and weighted; HOLD only while a note sounds, divided by the factor.
-            tempered = raw if inverse_temperature == 1.0 else raw**inverse_temperature
-            p = reweight_notes(tempered, weight[t], is_note)
+            # What the rules allow: the representation's events in the pitch range, HOLD only
+            # while a note sounds (and within longest_note), a rest within longest_rest; if
+            # nothing is left, any note the representation has.
             can_hold = sounding & (ends[t + 1] - ends[onset] <= longest[onset] + 1e-9)
-            p[:, hold] *= can_hold / factor
+            allowed = np.repeat(weight[t][None, :] > 0, batch, axis=0)
+            allowed[:, hold] &= can_hold
             if rest is not None:
-                p[:, rest] *= (previous != rest) | (ends[t + 1] - ends[rest_onset] <= longest_rest + 1e-9)
-            empty = ~(p.sum(axis=1) > 0)
-            if empty.any():  # the rules left nothing: any note the representation has
-                p[empty] = tempered[empty] * is_note
+                allowed[:, rest] &= (previous != rest) | (ends[t + 1] - ends[rest_onset] <= longest_rest + 1e-9)
+            empty = ~allowed.any(axis=1)
+            allowed[empty] = is_note
+            # Tempered over the allowed events, weighted; HOLD divided by the factor.
+            tempered = tempered_probabilities(logits, allowed, inverse_temperature)
+            p = reweight_notes(tempered, weight[t], is_note)
+            p[:, hold] *= can_hold / factor
+            p[empty] = tempered[empty]
             if echoed is not None and repetition > 0:
                 legal = p[rows, echoed] > 0  # a copy the rules allow (no hold of silence, no rest past its cap)
                 if legal.any():
@@ -392,7 +424,8 @@ def _sample_steps(
             sounding = np.where(event == rest, False, sounding | new_note)
         else:
             sounding |= new_note
-        factor = np.where(event == hold, factor * growth, reduction_start)
+        # The divisor stays finite and positive through any number of holds (bounded start and growth).
+        factor = np.where(event == hold, np.clip(factor * growth, 1e-300, 1e300), reduction_start)
         events[:, t] = event
         previous = event
     return events, log_likelihood
