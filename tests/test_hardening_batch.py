@@ -103,3 +103,39 @@ def test_killed_batch_leaves_no_worker(corpus, model, tmp_path, kill):
     if kill == signal.SIGTERM:
         assert status == 130
         assert "interrupted" in batch.stderr.read()
+
+
+# --- every argument of run_batch checked before any work ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"chord_parts": 5}, "chord_parts must be a non-empty list"),
+        ({"chord_parts": "Piano"}, "chord_parts must be a non-empty list"),
+        ({"chord_parts": []}, "chord_parts must be a non-empty list"),
+        ({"chord_parts": [True]}, "chord_parts holds True"),
+        ({"chord_parts": [-1]}, "chord_parts holds -1"),
+        ({"primer": "."}, "the primer is a folder"),
+        ({"primer": "no/such/primer.mid"}, "the primer is no such file"),
+        ({"jobs": 10**6}, "jobs must be a whole number in 1..1024"),
+        ({"overwrite": "yes"}, "overwrite must be True or False"),
+    ],
+)
+def test_bad_arguments_are_one_error_before_any_work(corpus, tmp_path, arguments, message):
+    from music21_melgen.batch import run_batch
+    from music21_melgen.errors import MelgenError
+
+    with pytest.raises(MelgenError, match=message):
+        run_batch([corpus], tmp_path / "out", **arguments)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_counts_parts_from_one(tmp_path, capsys):
+    from music21_melgen.cli import main
+
+    score = tmp_path / "song.musicxml"
+    write_lead_sheet(score, ["C", "G"])
+    assert main(["generate", str(score), "-o", str(tmp_path / "out.musicxml"), "--chord-parts", "99"]) == 2
+    error = capsys.readouterr().err
+    assert "no part 99" in error and "part 98 (" not in error and "0..0" not in error

@@ -25,10 +25,12 @@ from music21_melgen.batch.manifest import (
 from music21_melgen.batch.plan import BatchItem, Inputs, _relative_posix, plan_batch
 from music21_melgen.batch.schedulers import _dispatch
 from music21_melgen.batch.workers import _Outcome, _Task
-from music21_melgen.errors import GenerationError, MelgenError
+from music21_melgen.errors import GenerationError, MelgenError, ScoreError
 from music21_melgen.sampling import MODEL_DEFAULT
 
 __all__ = ["run_batch"]
+
+MAX_JOBS = 1024  # local worker processes; more is a typo, not a machine
 
 
 def run_batch(
@@ -83,10 +85,15 @@ def run_batch(
         folder that cannot be written raise from the package's exception
         family before any work starts.
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise MelgenError(f"jobs must be a positive whole number, got {jobs!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise MelgenError(f"jobs must be a whole number in 1..{MAX_JOBS}, got {jobs!r:.40}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise GenerationError(f"seed must be a non-negative whole number, got {seed!r}")
+        raise GenerationError(f"seed must be a non-negative whole number, got {seed!r:.40}")
+    for name, flag in (("overwrite", overwrite), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise MelgenError(f"{name} must be True or False, got {flag!r:.40}")
+    _check_chord_parts(controls.get("chord_parts"))
+    _check_primer(controls.get("primer"))
     started = time.perf_counter()
     controls = {name: value for name, value in controls.items() if value is not MODEL_DEFAULT}
     settings = _settings_hash(controls, _recommended(model))
@@ -145,6 +152,33 @@ def run_batch(
         finally:
             bar.close()
     return BatchReport(out, manifest, [results[item] for item in items], time.perf_counter() - started)
+
+
+def _check_chord_parts(chord_parts: Any) -> None:
+    """``chord_parts`` as every song will take it: None, or a list of part indices (from 0) or names.
+
+    Checked once before the batch starts, so a bad value is one error, not
+    every song failing alike. Whether each part exists is each song's matter.
+    """
+    if chord_parts is None:
+        return
+    if isinstance(chord_parts, (str, bytes)) or not isinstance(chord_parts, (list, tuple)) or not chord_parts:
+        raise ScoreError(
+            f"chord_parts must be a non-empty list of part indices (from 0) or names, such as [0] or "
+            f"['Piano'], not {type(chord_parts).__name__} {chord_parts!r:.60}"
+        )
+    for item in chord_parts:
+        if isinstance(item, bool) or not isinstance(item, (int, str)) or item == "" or (isinstance(item, int) and item < 0):
+            raise ScoreError(
+                f"chord_parts holds {item!r:.60}: give part indices (0 is the top part) or part names"
+            )
+
+
+def _check_primer(primer: Any) -> None:
+    """A primer given as a path must be a readable file (checked once, before any song)."""
+    if isinstance(primer, (str, os.PathLike)) and not os.path.isfile(primer):
+        what = "a folder" if os.path.isdir(primer) else "not a regular file" if os.path.exists(primer) else "no such file"
+        raise ScoreError(f"{os.fspath(primer)}: the primer is {what}; give a melody file (MIDI, MusicXML, ...)")
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
