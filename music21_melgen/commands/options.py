@@ -25,6 +25,7 @@ __all__ = [
     "parse_length",
     "positive_float",
     "positive_int",
+    "unit_interval",
     "count",
     "recommendation",
 ]
@@ -165,6 +166,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def unit_interval(text: str) -> float:
+    """A number in 0..1 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} must lie in 0..1")
+    return value
+
+
 def count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative whole number")
@@ -236,6 +248,11 @@ def add_sampling_arguments(parser: Any) -> None:
         "--longest-rest", type=positive_float, default=MODEL_DEFAULT, metavar="QL",
         help="longest rest in quarter notes; a note must start after it "
         f"({recommendation('longest_rest')})",
+    )
+    parser.add_argument(
+        "--repetition", type=unit_interval, default=MODEL_DEFAULT, metavar="R",
+        help="how closely a passage that echoes an earlier one repeats it, 0..1: 0 = as the "
+        f"model learned, 1 = exact repetition wherever the rules allow ({recommendation('repetition')})",
     )
 
 
