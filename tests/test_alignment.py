@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED
 from music21 import converter, harmony, meter, note, stream
+from tiny_model import save_tiny_model
 
 from music21_melgen import engine
 from music21_melgen.score_harmony import timeline_from_score
@@ -76,13 +77,29 @@ def assert_aligned(path: Path) -> list[list[tuple[int, Fraction]]]:
     return rows
 
 
+_TINY: list[Path] = []
+
+
+def tiny_model() -> Path:
+    """The tiny test model (made once per session): it always sings, whatever the default model's state."""
+    if not _TINY:
+        import tempfile
+
+        _TINY.append(save_tiny_model(Path(tempfile.mkdtemp()) / "tiny"))
+    return _TINY[0]
+
+
+def generate(source: Path, target: Path, seed: int = 3) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        engine.generate_file(source, target, seed=seed, model=tiny_model())
+
+
 def generated(tmp_path: Path, name: str, text: str, output: str = "out.musicxml") -> Path:
     source = tmp_path / name
     source.write_text(text)
     target = tmp_path / output
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        engine.generate_file(source, target, seed=3)
+    generate(source, target)
     return target
 
 
@@ -111,9 +128,7 @@ def lead_sheet_with_pickup(signature: str, pickup: float, path: Path) -> Path:
 def test_pickup_lead_sheets_stay_aligned(tmp_path: Path, signature: str, pickup: float) -> None:
     source = lead_sheet_with_pickup(signature, pickup, tmp_path / "lead.musicxml")
     target = tmp_path / "out.musicxml"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        engine.generate_file(source, target, seed=1)
+    generate(source, target, seed=1)
     rows = assert_aligned(target)
     assert rows[0][0] == (0, Fraction(pickup).limit_denominator(64))
     from lxml import etree
@@ -164,9 +179,7 @@ def test_midi_with_a_wrong_meter_is_barred_without_overflow(tmp_path: Path) -> N
         if not declared or declared[0][:2] == bytes([4, 2]):
             continue  # looking for a declared 1/4 or 2/4
         target = tmp_path / f"{source.stem}.musicxml"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            engine.generate_file(source, target, seed=0)
+        generate(source, target, seed=0)
         assert_aligned(target)
         checked += 1
         if checked == 2:
@@ -188,8 +201,6 @@ def test_midi_without_a_meter_is_barred_in_four_four(tmp_path: Path) -> None:
     source = tmp_path / "no_meter.mid"
     source.write_bytes(midi_file.writestr())
     target = tmp_path / "out.musicxml"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        engine.generate_file(source, target, seed=0)
+    generate(source, target, seed=0)
     rows = assert_aligned(target)
     assert {length for _, length in rows[0][:-1]} == {Fraction(4)}

@@ -65,10 +65,10 @@ def test_musescore_reads_the_melody_aligned_with_the_score(tmp_path: Path, name:
 
 
 def test_musescore_reads_a_pop909_song_aligned(tmp_path: Path) -> None:
-    from test_alignment import measure_rows, pop909_files
+    from test_alignment import generate, measure_rows, pop909_files
 
     source = pop909_files(1)[0]
     written = tmp_path / "song.musicxml"
-    engine.generate_file(source, written, seed=0)
+    generate(source, written, seed=0)
     rows = measure_rows(_through_musescore(written, tmp_path))
     assert len(rows) >= 3 and all(row == rows[0] for row in rows)
