@@ -54,7 +54,7 @@ def steps(source: Path, out: Path) -> dict[str, float]:
     from music21_melgen import engine
     from music21_melgen.atomic import atomic_write
     from music21_melgen.files import musicxml_bytes, write_score
-    from music21_melgen.midi_io import midi_with_melody  # noqa: F401  (imported before timing)
+    from music21_melgen.midi_musicxml import parts_musicxml
     from music21_melgen.musicxml_merge import merged_musicxml
     from music21_melgen.notation import melody_part
     from music21_melgen.sampling import generate_melody
@@ -82,6 +82,8 @@ def steps(source: Path, out: Path) -> dict[str, float]:
     lap("notation")
     if kind == "musicxml":
         atomic_write(out, merged_musicxml(original, musicxml_bytes(stream.Score([part]))))
+    elif kind == "midi":
+        atomic_write(out, merged_musicxml(parts_musicxml(score), musicxml_bytes(stream.Score([part]))))
     else:
         engine._insert_on_top(score, part)
         write_score(score, out, timeline=timeline)

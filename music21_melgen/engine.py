@@ -47,6 +47,7 @@ from music21_melgen.files import (
     write_score,
 )
 from music21_melgen.midi_io import midi_with_melody, read_midi
+from music21_melgen.midi_musicxml import parts_musicxml
 from music21_melgen.musicxml_merge import (
     MAX_UNPACKED_BYTES,
     MUSICXML_SUFFIXES,
@@ -504,7 +505,11 @@ def generate_file(
     lossless = original is not None and (
         (kind == "musicxml" and fmt in ("musicxml", "mxl")) or (kind == "midi" and fmt == "midi")
     )
-    if lossless and kind == "musicxml":
+    if kind == "midi" and fmt in ("musicxml", "mxl"):  # the measured MIDI parts, written directly
+        melody_xml = musicxml_bytes(stream.Score([part]))
+        data = merged_musicxml(parts_musicxml(score, title=source.stem), melody_xml, where=str(source))
+        atomic_write(target, data if fmt == "musicxml" else _mxl_bytes(data, target.with_suffix(".musicxml").name))
+    elif lossless and kind == "musicxml":
         data = merged_musicxml(original, musicxml_bytes(stream.Score([part])), where=str(source))
         atomic_write(target, data if fmt == "musicxml" else _mxl_bytes(data, target.with_suffix(".musicxml").name))
     elif lossless:

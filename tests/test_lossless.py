@@ -167,3 +167,30 @@ def test_a_format_0_midi_becomes_format_1_with_its_track_unchanged() -> None:
     assert data[14:14 + len(track)] == track
     parsed = converter.parseData(data, format="midi")
     assert [n.pitch.midi for n in parsed.parts[-1].recurse().notes] == [67, 69]
+
+
+def test_midi_parts_written_directly_equal_music21s_export(musicxml_xsd: Path) -> None:
+    from test_musicxml_export import _LocalSchemas
+
+    from music21_melgen.files import musicxml_bytes
+    from music21_melgen.midi_io import read_midi
+    from music21_melgen.midi_musicxml import parts_musicxml
+
+    sources = sorted((SHARED / "pop909").glob("*/*.mid"))[:1]
+    if not sources:
+        pytest.skip(f"POP909 not found at {SHARED / 'pop909'} (set MELGEN_SHARED to ../shared)")
+    score = read_midi(sources[0])
+    ours, theirs = parts_musicxml(score), musicxml_bytes(score)
+    parser = etree.XMLParser()
+    parser.resolvers.add(_LocalSchemas(musicxml_xsd.parent))
+    schema = etree.XMLSchema(etree.parse(str(musicxml_xsd), parser))
+    assert schema.validate(etree.fromstring(ours)), schema.error_log.last_error
+
+    def music(data: bytes) -> list[list[tuple[float, tuple[int, ...], float]]]:
+        parsed = converter.parseData(data, format="musicxml")
+        return [
+            [(float(n.offset), tuple(p.midi for p in n.pitches), float(n.quarterLength)) for n in part.flatten().notes]
+            for part in parsed.parts
+        ]
+
+    assert music(ours) == music(theirs)
