@@ -39,7 +39,17 @@ import numpy as np
 from music21_melgen.errors import GenerationError
 from music21_melgen.timeline import ChordTimeline
 
-__all__ = ["Passage", "Form", "find_form", "form_from_labels", "no_form", "step_lags", "reference_events"]
+__all__ = [
+    "Passage",
+    "Form",
+    "find_form",
+    "form_from_labels",
+    "no_form",
+    "step_lags",
+    "reference_events",
+    "echo_input",
+    "echo_inputs",
+]
 
 PASSAGE_BARS = 2  # measures of harmony that must repeat before a passage counts as an echo
 
@@ -226,6 +236,35 @@ def step_lags(form: Form, measure_of_step: np.ndarray) -> np.ndarray:
         dtype=np.int64,
     )
     return lag_of_measure[np.clip(measure_of_step, 0, count - 1)] if count else np.zeros(len(measure_of_step), np.int64)
+
+
+def echo_input(echoed: np.ndarray, matching: np.ndarray, none: int) -> np.ndarray:
+    """The network's echo input: the echoed event, shifted by ``none + 1`` while the measure so far matches its echo.
+
+    So one embedding table says both what the echoed passage did here and
+    whether this measure has followed it exactly up to now (index ``none`` =
+    no echo): once a measure starts copying its echo, the model can see it and
+    finish the bar, as real melodies repeat whole bars.
+
+    >>> echo_input(np.array([3, 3]), np.array([True, False]), 9).tolist()
+    [13, 3]
+    """
+    return np.where(matching, echoed + none + 1, echoed)
+
+
+def echo_inputs(events: np.ndarray, lags: np.ndarray, measure_of_step: np.ndarray, none: int) -> np.ndarray:
+    """:func:`echo_input` of every step of a known melody (training, scoring), int [T].
+
+    >>> echo_inputs(np.array([5, 1, 5, 2]), np.array([0, 0, 2, 2]), np.array([0, 0, 1, 1]), 9).tolist()
+    [9, 9, 15, 11]
+    """
+    echoed = reference_events(events, lags, none)
+    has = echoed != none
+    matching = np.ones(len(events), dtype=bool)
+    for t in range(1, len(events)):
+        if measure_of_step[t] == measure_of_step[t - 1]:
+            matching[t] = matching[t - 1] and (not has[t - 1] or events[t - 1] == echoed[t - 1])
+    return np.where(has, echo_input(echoed, matching, none), none)
 
 
 def reference_events(events: np.ndarray, lags: np.ndarray, none: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import ModelError
-from music21_melgen.form import find_form, reference_events, step_lags
+from music21_melgen.form import echo_inputs, find_form, step_lags
 from music21_melgen.network import LstmSteps
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -56,7 +56,8 @@ class MelodyLSTMConfig:
     num_layers: int = 2  # stacked LSTM layers
     dropout: float = 0.2  # between LSTM layers and before the output layer (training only)
     # Form: the input also carries the event at the aligned step of the passage this one
-    # echoes (music21_melgen.form), embedded like the previous event; index V = no echo.
+    # echoes (music21_melgen.form.echo_input: shifted by V + 1 while the measure matches it),
+    # embedded like the previous event; index V = no echo.
     reference: bool = False
 
     def __post_init__(self) -> None:
@@ -121,7 +122,8 @@ class MelodyLSTM(nn.Module):
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
         if config.reference:
-            self.reference_embedding = nn.Embedding(config.vocab_size + 1, config.embedding_size)
+            # Echoed event (V + 1 with "none"), twice: as it is, and while the measure matches it.
+            self.reference_embedding = nn.Embedding(2 * (config.vocab_size + 1), config.embedding_size)
         self.lstm = nn.LSTM(
             config.embedding_size * (2 if config.reference else 1) + config.conditioning_size,
             config.hidden_size,
@@ -148,7 +150,7 @@ class MelodyLSTM(nn.Module):
         cond : float32 [B, T, C], conditioning rows
         targets : int64 [B, T] or None, the event of each step; -1 = padding, ignored
         state : (h, c), each [layers, B, H], or None for a zero start
-        reference : int64 [B, T] or None, the echoed event of each step (V = none);
+        reference : int64 [B, T] or None, the echo input of each step (``form.echo_input``; V = none);
             needed by a network built with ``reference``, None = no echo anywhere
 
         Returns
@@ -333,8 +335,9 @@ class LstmMelodyModel(TorchMelodyModel):
         reference = None
         if self.network.config.reference:  # the echoes the harmony implies, of the real melody
             grid = self.representation.grid(timeline)
-            lags = step_lags(find_form(timeline), np.maximum(grid.measure_index, 0))
-            reference = reference_events(events, lags, self.network.config.vocab_size)
+            measure_of_step = np.maximum(grid.measure_index, 0)
+            lags = step_lags(find_form(timeline), measure_of_step)
+            reference = echo_inputs(events, lags, measure_of_step, self.network.config.vocab_size)
         return float(self.event_log_probs(events, conditioning, reference).mean() / math.log(2))
 
     def bits_per_step(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:

@@ -56,7 +56,7 @@ from music21_melgen.controls import (
 )
 from music21_melgen.encoding import StepTables
 from music21_melgen.errors import GenerationError
-from music21_melgen.form import Form, find_form, form_from_labels, no_form, step_lags
+from music21_melgen.form import Form, echo_input, find_form, form_from_labels, no_form, step_lags
 from music21_melgen.network import MelodyModel, StepNetwork
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -371,11 +371,21 @@ def _sample_steps(
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
     rest_onset = np.zeros(batch, dtype=np.int64)  # step where the current rest began
     factor = np.full(batch, float(reduction_start))
+    measure = tables.measure_of_step
+    matching = np.ones(batch, dtype=bool)  # every step of this measure so far equals its echo
     for t in range(total):
+        if t == 0 or measure[t] != measure[t - 1]:
+            matching[:] = True
         echoed = None
         if lags[t] > 0 and (network.uses_reference or repetition > 0):
             echoed = events[:, t - lags[t]]  # what the melody did at the aligned step of the echoed passage
-        reference = echoed if echoed is not None or not network.uses_reference else np.full(batch, network.none_reference)
+        reference = None
+        if network.uses_reference:
+            reference = (
+                np.full(batch, network.none_reference)
+                if echoed is None
+                else echo_input(echoed, matching, network.none_reference)
+            )
         if t < start:
             network.feed(t, previous, reference)
             event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer
@@ -426,6 +436,8 @@ def _sample_steps(
             sounding |= new_note
         # The divisor stays finite and positive through any number of holds (bounded start and growth).
         factor = np.where(event == hold, np.clip(factor * growth, 1e-300, 1e300), reduction_start)
+        if echoed is not None:
+            matching &= event == echoed
         events[:, t] = event
         previous = event
     return events, log_likelihood

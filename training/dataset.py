@@ -34,7 +34,7 @@ from music21_melgen.training.split import split_of
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import MelgenError, ScoreError
-from music21_melgen.form import find_form, reference_events, step_lags
+from music21_melgen.form import echo_inputs, find_form, step_lags
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
@@ -58,8 +58,9 @@ class EncodedSong:
     analyst: str  # whose harmonisation ('dt' or 'tdc')
     events: np.ndarray  # int64 [T]
     conditioning: np.ndarray  # float32 [T, C]
-    # int64 [T]: the event at the aligned step of the passage each step echoes (the form the
-    # harmony implies, music21_melgen.form), V = no echo; None for MelGen's tokens
+    # int64 [T]: the echo input of each step (the event at the aligned step of the passage it
+    # echoes in the form the harmony implies, music21_melgen.form.echo_inputs), V = no echo;
+    # None for MelGen's tokens
     reference: np.ndarray | None = None
 
     @property
@@ -167,7 +168,7 @@ def load_corpus(
                 events, conditioning = representation.encode(timeline, notes)
                 measure_of_step = np.maximum(representation.grid(timeline).measure_index, 0)
                 lags = step_lags(find_form(timeline), measure_of_step)
-                reference = reference_events(events, lags, representation.vocab_size)
+                reference = echo_inputs(events, lags, measure_of_step, representation.vocab_size)
             except ScoreError as error:
                 reason = "a meter the grid cannot hold" if "grid" in str(error) else "unusable harmony"
                 skipped[reason].append(name)
