@@ -57,6 +57,7 @@ def steps(source: Path, out: Path) -> dict[str, float]:
     from music21_melgen.midi_musicxml import parts_musicxml
     from music21_melgen.musicxml_merge import merged_musicxml
     from music21_melgen.notation import melody_part
+    from music21_melgen.reading import read_source
     from music21_melgen.sampling import generate_melody
     from music21_melgen.score_harmony import timeline_from_score
 
@@ -69,7 +70,7 @@ def steps(source: Path, out: Path) -> dict[str, float]:
         times[name] = now - clock
         clock = now
 
-    score, original, kind = engine._read_source(source)
+    score, original, kind = read_source(source)
     lap("parse")
     timeline = timeline_from_score(score)
     lap("chords")

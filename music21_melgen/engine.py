@@ -6,10 +6,13 @@
 keyed on the checkpoint's resolved folder) → sampling
 (:mod:`~music21_melgen.sampling`) → notation (:mod:`~music21_melgen.notation`)
 → the new part in the score. ``generate_file`` does the same from a file to a
-file: it reads with ``forceSource=True`` (music21's pickle cache is keyed on the
-path alone), never touches the input, and writes the output with
-:func:`music21_melgen.files.write_score` (atomic, MusicXML valid against the
-MusicXML 4.0 schema, equal bytes for equal music).
+file: it reads with :mod:`~music21_melgen.reading` (bounded, never from
+music21's pickle cache), never touches the input, and writes atomically: a
+MusicXML input as the user's document plus the melody's part
+(:mod:`~music21_melgen.musicxml_merge`), a MIDI input as its tracks plus a
+melody track or as MusicXML (:mod:`~music21_melgen.midi_musicxml`), anything
+else through :func:`music21_melgen.files.write_score` (MusicXML valid against
+the MusicXML 4.0 schema, equal bytes for equal music).
 
 Torch is imported only when a model is first loaded.
 """
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import threading
 import time
 import warnings
@@ -28,12 +30,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from music21 import converter, key, metadata, stream
+from music21 import key, stream
 
 from music21_melgen.atomic import atomic_write
 from music21_melgen.errors import (
     GenerationError,
-    MelgenError,
     ModelError,
     OutputError,
     ScoreError,
@@ -46,19 +47,18 @@ from music21_melgen.files import (
     musicxml_bytes,
     write_score,
 )
-from music21_melgen.midi_io import midi_with_melody, read_midi
+from music21_melgen.midi_io import midi_with_melody
 from music21_melgen.midi_musicxml import parts_musicxml
 from music21_melgen.musicxml_merge import (
     MAX_UNPACKED_BYTES,
-    MUSICXML_SUFFIXES,
     ChordMark,
     merged_musicxml,
-    read_musicxml_bytes,
     with_chord_names,
 )
 from music21_melgen.network import MelodyModel
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.parts import melody_of, part_roles, parts_of
+from music21_melgen.reading import check_input, read_score, read_source
 from music21_melgen.sampling import (
     CONTROLS,
     MODEL_DEFAULT,
@@ -148,94 +148,6 @@ def load_model(model: str | os.PathLike | Any = "default") -> Any:
 # --- reading ----------------------------------------------------------------------------
 
 
-def read_score(path: str | os.PathLike, *, limit: int = MAX_UNPACKED_BYTES) -> stream.Score:
-    """Parse any file music21 (or our ``.har``/``.mel`` converters) reads, never from the pickle cache.
-
-    MIDI files are read by :func:`music21_melgen.midi_io.read_midi` (quantized,
-    barred parts); MusicXML is read at most ``limit`` bytes (default 50 MB,
-    also the bound for the score inside an ``.mxl``). Raises
-    :class:`ScoreError` naming the file when it is missing, not a regular
-    file, unreadable, too large, or holds several scores (an ABC book).
-    """
-    return _read_source(Path(path), limit)[0]
-
-
-def _check_input(source: Path, what: str = "") -> None:
-    """Raise :class:`ScoreError` unless ``source`` is a readable regular file (``what``: 'the primer ')."""
-    if not source.exists():
-        raise ScoreError(f"{what}{source}: no such file")
-    if source.is_dir():
-        raise ScoreError(f"{what}{source}: is a folder, not a score file")
-    if not source.is_file():
-        raise ScoreError(f"{what}{source}: is not a regular file (a FIFO, socket or device); give a score file")
-    if not os.access(source, os.R_OK):
-        raise ScoreError(f"{what}{source}: not readable (check its permissions)")
-
-
-def _one_line(error: BaseException) -> str:
-    """An exception's message on one line: a traceback embedded in it keeps its context and its last line.
-
-    >>> _one_line(ValueError("At line 4 for token m1 I b9 V, an exception was raised: \\n"
-    ...                      "Traceback (most recent call last):\\n  File x\\nmusic21.romanText.Bad: too many notes"))
-    'At line 4 for token m1 I b9 V: Bad: too many notes'
-    """
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if not lines:
-        return type(error).__name__
-    if any(line.startswith("Traceback") for line in lines):
-        context = lines[0] if not lines[0].startswith("Traceback") else ""
-        context = re.sub(r",? an exception was raised:?$", "", context)
-        last = re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[-1])
-        return f"{context}: {last}" if context else last
-    first = re.sub(rf"^(?:\w+\.)*{type(error).__name__}: ", "", lines[0])  # music21 repeats its class
-    return first if len(lines) == 1 else first + " ..."
-
-
-def _read_source(source: Path, limit: int = MAX_UNPACKED_BYTES) -> tuple[stream.Score, bytes | None, str]:
-    """The score of ``source``, the input's own bytes (MusicXML text or MIDI file) and their kind.
-
-    The kind is 'musicxml', 'midi' or '' (other formats: no bytes kept).
-    """
-    _check_input(source)
-    suffix = source.suffix.lower()
-    original: bytes | None = None
-    kind = ""
-    try:
-        if suffix in (".mid", ".midi"):
-            original, kind = source.read_bytes(), "midi"
-            parsed: Any = read_midi(source)
-        elif suffix in MUSICXML_SUFFIXES:
-            original, kind = read_musicxml_bytes(source, limit=limit), "musicxml"
-            parsed = converter.parseData(original, format="musicxml", forceSource=True)
-        else:
-            parsed = converter.parse(source, forceSource=True)
-    except MelgenError:
-        raise
-    except Exception as error:  # music21's parsers raise many kinds; say which file failed, on one line
-        raise ScoreError(
-            f"{source}: music21 cannot read it as a score ({type(error).__name__}: {_one_line(error)}); "
-            "give a MusicXML, MIDI, ABC, RomanText, Humdrum or Rock Corpus .har file"
-        ) from None
-    if isinstance(parsed, stream.Opus):
-        scores = list(parsed.scores)
-        if not scores:
-            raise ScoreError(f"{source}: the file holds no score")
-        if len(scores) > 1:
-            raise ScoreError(
-                f"{source}: holds {len(scores)} scores (a book of tunes); melgen writes one melody per "
-                "score: put each tune in a file of its own (or call generate on each of opus.scores)"
-            )
-        parsed = scores[0]
-    if not isinstance(parsed, stream.Score):
-        score = stream.Score()
-        score.insert(0, parsed)
-        parsed = score
-    if parsed.metadata is None:
-        parsed.metadata = metadata.Metadata()
-    parsed.metadata.filePath = str(source)
-    return parsed, original, kind
-
-
 def melody_notes(melody: stream.Stream | str | os.PathLike | Sequence[MelodyNote]) -> tuple[MelodyNote, ...]:
     """A primer melody as :class:`MelodyNote` values, offsets from its own start.
 
@@ -246,7 +158,7 @@ def melody_notes(melody: stream.Stream | str | os.PathLike | Sequence[MelodyNote
     merge by MIDI pitch (:func:`music21_melgen.parts.melody_of`).
     """
     if isinstance(melody, (str, os.PathLike)):
-        _check_input(Path(melody), "the primer ")
+        check_input(Path(melody), "the primer ")
         melody = read_score(melody)
     if not isinstance(melody, stream.Stream):
         notes = tuple(melody)
@@ -491,7 +403,7 @@ def generate_file(
     if source.exists() and target.exists() and source.resolve() == target.resolve():
         raise OutputError(f"{target}: is the input file; choose another output so the input stays as it is")
     _check_control_names(controls)
-    score, original, kind = _read_source(source, limit)
+    score, original, kind = read_source(source, limit)
     try:
         timeline = timeline_from_score(score, chord_parts=chord_parts)
         with warnings.catch_warnings():

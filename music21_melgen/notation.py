@@ -8,7 +8,12 @@ pickups), the key signature, notes split at barlines and tied across them,
 lengths that no single note value can show split into tied notes (at beats
 first), rests filling every gap, and each pitch spelled for the key in force
 (flats in flat keys, sharps in sharp keys, the raised sixth and seventh in
-minor). Every measure holds exactly its own length.
+minor), with an accidental shown only where the key signature and the measure
+so far do not imply it. Every measure holds exactly its own length.
+
+Why one module of about 550 lines: spelling, note values and accidentals are
+the one job of writing a pitch and a length in a measure; split, each part
+would call the others' private tables.
 """
 
 from __future__ import annotations

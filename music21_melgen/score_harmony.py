@@ -33,10 +33,15 @@ the first part that has measures, with the score's own measure numbers; a
 score without measures (a flat MIDI import) is measured on a copy, the way
 music21 would measure it on export.
 
-Why one module of about 650 lines: the three ways to read harmony share the
+Printed (``str(timeline)``, ``melgen --print-chords``), chords are spelled as
+the score spells them: the key by its written signature (C# major, not Db),
+each chord as a stack of thirds on its root (D7 in F is D F# A C), a pickup's
+beats counted back from its barline.
+
+Why one module of about 820 lines: the three ways to read harmony share the
 measure spans, the key marks and the chord spans they end in, and a user reads
 the rules above as one story; split by way, each part would reach into the
-others' private helpers.
+others' private helpers. The printed table's spelling reads the same key marks.
 """
 
 from __future__ import annotations

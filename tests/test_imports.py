@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sampling",),
     ("checkpoint",),
     ("notation",),
-    ("files", "midi_io", "midi_musicxml", "musicxml_merge", "examples"),  # reading and writing score files; the bundled examples
+    ("files", "midi_io", "midi_musicxml", "musicxml_merge", "reading", "examples"),  # reading and writing score files; the bundled examples
     ("engine",),
     ("accessor", "batch", "training"),
     ("commands", "cli", "__main__", ""),  # "" = the package's own __init__
