@@ -52,6 +52,7 @@ from music21_melgen.midi_musicxml import parts_musicxml
 from music21_melgen.musicxml_merge import (
     MAX_UNPACKED_BYTES,
     ChordMark,
+    is_partwise,
     merged_musicxml,
     with_chord_names,
 )
@@ -415,7 +416,8 @@ def generate_file(
         raise type(error)(f"{source}: {error}") from None
     fmt = OUTPUT_FORMATS[target.suffix.lower()]
     lossless = original is not None and (
-        (kind == "musicxml" and fmt in ("musicxml", "mxl")) or (kind == "midi" and fmt == "midi")
+        (kind == "musicxml" and fmt in ("musicxml", "mxl") and is_partwise(original))
+        or (kind == "midi" and fmt == "midi")
     )
     if kind == "midi" and fmt in ("musicxml", "mxl"):  # the measured MIDI parts, written directly
         melody_xml = musicxml_bytes(stream.Score([part]))

@@ -29,6 +29,7 @@ __all__ = [
     "MAX_UNPACKED_BYTES",
     "MUSICXML_SUFFIXES",
     "ChordMark",
+    "is_partwise",
     "merged_musicxml",
     "read_musicxml_bytes",
     "with_chord_names",
@@ -94,6 +95,21 @@ def _parse(data: bytes, where: str) -> Any:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         raise ScoreError(f"{where}: not well-formed XML ({error})") from None
+
+
+def is_partwise(document: bytes) -> bool:
+    """Whether ``document`` is a partwise score with a part list and parts (what a part can be added to).
+
+    A timewise score (``<score-timewise>``) goes through music21's export instead.
+
+    >>> is_partwise(b'<score-partwise><part-list/><part id="P1"/></score-partwise>'), is_partwise(b'<score-timewise/>')
+    (True, False)
+    """
+    try:
+        root = _parse(document, "the score")
+    except ScoreError:
+        return False
+    return root.tag == "score-partwise" and root.find("part-list") is not None and root.find("part") is not None
 
 
 def merged_musicxml(original: bytes, melody: bytes, *, where: str = "the score") -> bytes:
