@@ -93,7 +93,7 @@ class MelodyLSTMConfig:
         shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab, embedding)}
         width = embedding + self.conditioning_size
         if self.reference:
-            shapes["reference_embedding.weight"] = (vocab + 1, embedding)
+            shapes["reference_embedding.weight"] = (2 * (vocab + 1), embedding)
             width += embedding
         for layer in range(self.num_layers):
             shapes[f"lstm.weight_ih_l{layer}"] = (4 * hidden, width if layer == 0 else hidden)
