@@ -23,6 +23,8 @@ COMMANDS = (
     "train",
     "evaluate",
     "corpus",
+    "models",
+    "example",
 )
 
 
@@ -32,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="melgen",
         description="Write a melody over the chords of a score (music21-melgen).",
     )
+    from music21_melgen import __version__
+
+    parser.add_argument("--version", action="version", version=f"melgen (music21-melgen) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         import_module(f"music21_melgen.commands.{name}").add_parser(subparsers)

@@ -60,11 +60,13 @@ from music21_melgen.network import MelodyModel
 from music21_melgen.notation import DEFAULT_PART_NAME, key_for, melody_part
 from music21_melgen.parts import melody_of, part_roles, parts_of
 from music21_melgen.reading import check_input, read_score, read_source
+from music21_melgen.form import Form
 from music21_melgen.sampling import (
     CONTROLS,
     MODEL_DEFAULT,
     SamplingControls,
     generate_melody,
+    resolve_form,
 )
 from music21_melgen.score_harmony import (
     ScoreTimeline,
@@ -80,6 +82,7 @@ __all__ = [
     "GenerateResult",
     "KeyEstimatedWarning",
     "chords",
+    "form",
     "generate",
     "generate_file",
     "load_model",
@@ -112,6 +115,17 @@ class GenerateResult:
     measures: int
     notes: int
     log_likelihood: float  # mean log2-probability per generated step (bits)
+    # Passages that echoed earlier ones: (first, last, echoed first, echoed last) measure numbers.
+    echoes: tuple[tuple[int, int, int, int], ...] = ()
+
+
+def _echoes(form: Form) -> tuple[tuple[int, int, int, int], ...]:
+    numbers = form.measure_numbers
+    return tuple(
+        (numbers[p.first], numbers[p.last], numbers[p.echoes[0]], numbers[p.echoes[1]])
+        for p in form.passages
+        if p.echoes is not None
+    )
 
 
 # --- the model cache --------------------------------------------------------------------
@@ -181,6 +195,21 @@ def chords(score: stream.Stream, *, chord_parts: Sequence[int | str] | None = No
     return timeline_from_score(score, chord_parts=chord_parts)
 
 
+def form(
+    score: stream.Stream,
+    *,
+    form: Form | str | None = "auto",
+    chord_parts: Sequence[int | str] | None = None,
+) -> Form:
+    """The passages of ``score`` and which earlier ones they echo (print it for a table).
+
+    ``form``: ``"auto"`` finds them in the harmony (repeated chords at the same
+    beats for at least two measures, in the key of the moment); letters
+    (``"AABA"``) cut the measures into equal phrases; None: every passage new.
+    """
+    return resolve_form(timeline_from_score(score, chord_parts=chord_parts), form)
+
+
 def generate(
     score: stream.Stream,
     *,
@@ -190,6 +219,7 @@ def generate(
     chord_parts: Sequence[int | str] | None = None,
     part_name: str = DEFAULT_PART_NAME,
     inPlace: bool = True,
+    form: Form | str | None = "auto",
     **controls: Any,
 ) -> stream.Part | stream.Score:
     """Write a melody over the chords of ``score`` and put it in as a new part.
@@ -215,7 +245,9 @@ def generate(
     way. ``primer`` is a melody (stream, file or MelodyNotes) the new line
     continues; ``model`` is ``"default"``, ``"melgen2019"``, a checkpoint folder
     or a loaded model;
-    ``chord_parts`` names the parts to chordify (see ``timeline_from_score``).
+    ``chord_parts`` names the parts to chordify (see ``timeline_from_score``);
+    ``form`` says which passages echo earlier ones (see :func:`form`;
+    ``repetition`` among the controls sets how closely they repeat).
     A score without a written key gets an estimated one and a
     :class:`KeyEstimatedWarning`.
     """
@@ -234,7 +266,7 @@ def generate(
         )
     _check_control_names(controls)
     timeline = timeline_from_score(score, chord_parts=chord_parts)
-    part = _melody_for(score, timeline, seed, controls, primer, model, part_name)[0]
+    part = _melody_for(score, timeline, seed, controls, primer, model, part_name, form)[0]
     if inPlace:
         _insert_on_top(score, part)
         return part
@@ -272,6 +304,7 @@ def _melody_for(
     primer: Any,
     model: Any,
     part_name: str,
+    form: Form | str | None = "auto",
 ) -> tuple[stream.Part, Any, Any]:
     """Sample a melody over ``timeline`` and write it as a Part; also return the melody and model.
 
@@ -291,7 +324,7 @@ def _melody_for(
     primer_notes = tuple(
         MelodyNote(n.offset + start, n.length, n.midi) for n in (melody_notes(primer) if primer is not None else ())
     )
-    melody = generate_melody(loaded, timeline, controls, primer_notes)
+    melody = generate_melody(loaded, timeline, controls, primer_notes, form)
     low, high = controls.pitch_range
     outside = [n for n in melody.notes[len(primer_notes):] if not low <= n.midi <= high]
     if outside:
@@ -378,6 +411,7 @@ def generate_file(
     chord_parts: Sequence[int | str] | None = None,
     primer: stream.Stream | str | os.PathLike | Sequence[MelodyNote] | None = None,
     limit: int = MAX_UNPACKED_BYTES,
+    form: Form | str | None = "auto",
     **controls: Any,
 ) -> GenerateResult:
     """Read ``input_path``, write it with a generated melody to ``output_path``.
@@ -409,7 +443,10 @@ def generate_file(
         timeline = timeline_from_score(score, chord_parts=chord_parts)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", KeyEstimatedWarning)
-            part, melody, loaded = _melody_for(score, timeline, seed, controls, primer, model, DEFAULT_PART_NAME)
+            part, melody, loaded = _melody_for(
+                score, timeline, seed, controls, primer, model, DEFAULT_PART_NAME, form
+            )
+            echoes = _echoes(resolve_form(timeline, form))
     except (GenerationError, ScoreError) as error:
         if str(source) in str(error):
             raise
@@ -450,4 +487,5 @@ def generate_file(
         measures=len(timeline.measures),
         notes=len(melody.notes),
         log_likelihood=float(melody.log_likelihood),
+        echoes=echoes,
     )

@@ -108,3 +108,43 @@ def test_form_measures_of_an_exact_and_a_fresh_melody() -> None:
     fresh = [MelodyNote(F(4 * i + (i // 4)), F(1), 60 + i) for i in range(8)]
     measures = form_measures(fresh, tl)
     assert measures["bar_repeat"] == 0.0 and measures["chord_echo"] == 0.0 and measures["rhythm_echo"] == 0.0
+
+
+def test_engine_form_and_the_accessor_print_the_passages() -> None:
+    from music21 import harmony, meter, note, stream
+
+    import music21_melgen  # noqa: F401  (registers the accessor)
+
+    part = stream.Part()
+    for number, figure in enumerate(["C", "F", "G", "C"] * 2 + ["Am", "F", "Am", "Dm"] + ["C", "F", "G", "C"], 1):
+        bar = stream.Measure(number=number)
+        if number == 1:
+            bar.insert(0, meter.TimeSignature("4/4"))
+        bar.insert(0, harmony.ChordSymbol(figure))
+        bar.append(note.Rest(quarterLength=4))
+        part.append(bar)
+    score = stream.Score([part])
+    form = score.melgen.form()
+    table = str(form)
+    assert "repeated harmony" in table and "5-8" in table and "13-16" in table
+    assert score.melgen.form(None).reference == (None,) * 16
+    assert score.melgen.form("AABA").reference[12:] == (4, 5, 6, 7)
+
+
+def test_cli_form_options_models_version_and_example(tmp_path, capsys) -> None:
+    from music21_melgen.cli import main
+
+    example = tmp_path / "lead.musicxml"
+    assert main(["example", str(example)]) == 0 and example.is_file()
+    out = tmp_path / "out.musicxml"
+    assert main(["generate", str(example), "-o", str(out), "--form", "AABB", "--print-form", "--repetition", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "form given: AABB" in printed and out.is_file()
+    assert main(["generate", str(example), "-o", str(out), "--form", "ABC"]) == 2
+    assert "do not divide into 3 equal phrases" in capsys.readouterr().err
+    assert main(["models"]) == 0
+    listing = capsys.readouterr().out
+    assert "default: lstm" in listing and "melgen2019: melgen_window" in listing and "recommended sampling" in listing
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "music21-melgen" in capsys.readouterr().out

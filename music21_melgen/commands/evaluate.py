@@ -57,6 +57,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--whole-songs", action="store_true",
         help="keep each corpus song's instrumental intro and outro (default: the sung part, as in training)",
     )
+    parser.add_argument(
+        "--analysts", default="dt,tdc", metavar="A,B",
+        help="whose Rock Corpus harmonies to read: dt, tdc or both (default); the form measures use dt",
+    )
     tuning = parser.add_argument_group(
         "sampling of the first model (each model otherwise samples with its own recommended settings)"
     )
@@ -103,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     if args.corpus is not None:
-        songs = corpus_songs(args.corpus, split=args.split, limit=args.limit, whole_songs=args.whole_songs)
+        analysts = tuple(name.strip() for name in args.analysts.split(",") if name.strip())
+        songs = corpus_songs(
+            args.corpus, split=args.split, limit=args.limit, whole_songs=args.whole_songs, analysts=analysts
+        )
     else:
         songs = score_songs(args.scores, limit=args.limit)
     say(f"{songs.source}: {len(songs.songs)} songs")

@@ -17,6 +17,8 @@ from music21_melgen.commands.options import (
     add_sampling_arguments,
     count,
     parse_chord_parts,
+    parse_form,
+    positive_float,
     sampling_controls,
 )
 
@@ -44,7 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_sampling_arguments(parser)
     parser.add_argument(
         "--model", default="default", metavar="PATH",
-        help="bundled model name (default, seed) or a checkpoint folder (default: default); "
+        help="bundled model name (default, melgen2019; see melgen models) or a checkpoint folder (default: default); "
         "each model brings its own recommended sampling settings, which the options above override",
     )
     parser.add_argument(
@@ -58,8 +60,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "every part but drums and the melody",
     )
     parser.add_argument(
+        "--form", type=parse_form, default="auto", metavar="auto|none|LETTERS",
+        help="which passages echo earlier ones: auto (found in the repeated harmony, default), "
+        "none (every passage new), or letters over equal phrases such as AABA; --repetition sets "
+        "how closely an echo repeats",
+    )
+    parser.add_argument(
+        "--print-form", action="store_true", help="print the passages found (or given) before generating",
+    )
+    parser.add_argument(
         "--print-chords", action="store_true",
         help="print the chord timeline read from INPUT before generating",
+    )
+    parser.add_argument(
+        "--max-input-mb", type=positive_float, default=50, metavar="MB",
+        help="most MusicXML read from one input, in MB (an .mxl: its unpacked score); default 50, "
+        "raise it for a larger score",
     )
     parser.set_defaults(handler=run)
     return parser
@@ -69,8 +85,13 @@ def run(args: argparse.Namespace) -> int:
     """Generate as the arguments say; print what was written; return the exit status."""
     from music21_melgen import engine
 
-    if args.print_chords:
-        print(engine.chords(engine.read_score(args.input), chord_parts=args.chord_parts))
+    limit = int(args.max_input_mb * 1_000_000)
+    if args.print_chords or args.print_form:
+        score = engine.read_score(args.input, limit=limit)
+        if args.print_chords:
+            print(engine.chords(score, chord_parts=args.chord_parts))
+        if args.print_form:
+            print(engine.form(score, form=args.form, chord_parts=args.chord_parts))
     result = engine.generate_file(
         args.input,
         args.output,
@@ -78,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         chord_parts=args.chord_parts,
         primer=args.primer,
+        limit=limit,
+        form=args.form,
         **sampling_controls(args),
     )
     if result.key_estimated:

@@ -135,6 +135,22 @@ def recommendation(name: str) -> str:
     return "default: the model's own" + (f"; bundled models: {', '.join(shown)}" if shown else "")
 
 
+def parse_form(text: str) -> str | None:
+    """``auto``, ``none`` (form off) or letters over equal phrases (argparse type).
+
+    >>> parse_form('AABA'), parse_form('none'), parse_form('auto')
+    ('AABA', None, 'auto')
+    """
+    value = text.strip()
+    if value.lower() == "none":
+        return None
+    if value.lower() == "auto":
+        return "auto"
+    if not value.isalpha():
+        raise argparse.ArgumentTypeError(f"form must be auto, none or letters such as AABA, got {text!r}")
+    return value
+
+
 def parse_chord_parts(text: str) -> list[int | str]:
     """Comma-separated part names or numbers counted from 1 (top part = 1), as 0-based indices.
 
