@@ -38,7 +38,8 @@ import torch
 
 from music21_melgen.checkpoint import load_model
 from music21_melgen.encoding import ChordGridRepresentation
-from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+from music21_melgen.lstm_network import MelodyLSTM
+from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
 from music21_melgen.sampling import SamplingControls, generate_melody, one_blas_thread
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 

@@ -18,7 +18,8 @@ Both files are written to a temporary file in the same folder and renamed, so
 a crash never leaves half a checkpoint. Loading checks every part and raises
 :class:`~music21_melgen.errors.CheckpointError` saying what is wrong; weights
 are read with safetensors only (nothing is ever unpickled: ``torch.load`` runs
-code from the file, safetensors cannot). ``"default"`` and ``"melgen2019"`` name
+code from the file, safetensors cannot), into numpy: loading a model and
+sampling from it never import torch (saving does). ``"default"`` and ``"melgen2019"`` name
 the folders bundled in ``music21_melgen/models/`` (:func:`resolve_model` is
 the one place a model name becomes a folder; the old name ``"seed"`` still
 works, with a DeprecationWarning).
@@ -43,6 +44,8 @@ from dataclasses import asdict
 from importlib import import_module
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from music21_melgen.encoding import representation_from_dict
 from music21_melgen.errors import CheckpointError, GenerationError, ModelError
@@ -248,23 +251,16 @@ def load_checkpoint(directory: str | os.PathLike, *, name: str | None = None) ->
             f"{weights_path}: sha256 {content_hash[:12]}… differs from {stored_hash[:12]}… in "
             f"{CONFIG_FILE}: the weights were changed or damaged after saving"
         )
-    _check_header(weights_path, shapes)
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-    import torch
-
-    try:
-        tensors = load_file(str(weights_path))
-    except (SafetensorError, OSError, RuntimeError, ValueError) as error:
-        raise CheckpointError(f"{weights_path}: not a readable safetensors file: {error}") from None
-    for key, tensor in tensors.items():
-        if not bool(torch.isfinite(tensor).all()):
+    dtypes = _check_header(weights_path, shapes)
+    arrays = _read_weights(weights_path, dtypes)
+    for key, array in arrays.items():
+        if not bool(np.isfinite(array).all()):
             raise CheckpointError(f"{weights_path}: {key} holds NaN or infinite values")
     try:
-        return model_class.from_tensors(
+        return model_class.from_arrays(
             config.get("model"),
             representation,
-            tensors,
+            arrays,
             name=name or folder.name,
             config=config,
             content_hash=content_hash,
@@ -326,12 +322,13 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _check_header(weights_path: Path, shapes: dict[str, tuple[int, ...]]) -> None:
+def _check_header(weights_path: Path, shapes: dict[str, tuple[int, ...]]) -> set[str]:
     """The safetensors header's tensors against ``shapes``, read without loading any weight.
 
     Checks the header's size against the file's, each tensor's dtype, shape
     and byte range, and that the names and shapes are the ones the config
-    implies; CheckpointError naming the first that is wrong.
+    implies; CheckpointError naming the first that is wrong. Returns the
+    dtypes the file holds.
     """
     where = f"{weights_path}: not a readable safetensors file"
     try:
@@ -354,6 +351,7 @@ def _check_header(weights_path: Path, shapes: dict[str, tuple[int, ...]]) -> Non
         raise CheckpointError(f"{where}: the header is not a JSON object")
     data_size = size - 8 - length
     found: dict[str, tuple[int, ...]] = {}
+    dtypes: set[str] = set()
     for key, entry in header.items():
         if key == "__metadata__":
             continue
@@ -375,6 +373,7 @@ def _check_header(weights_path: Path, shapes: dict[str, tuple[int, ...]]) -> Non
                 f"{', '.join(_DTYPE_BYTES)} within the file's {data_size:,} data bytes)"
             )
         found[key] = tuple(shape)
+        dtypes.add(entry["dtype"])
     if found.keys() != shapes.keys():
         missing = sorted(shapes.keys() - found.keys())
         extra = sorted(found.keys() - shapes.keys())
@@ -384,6 +383,32 @@ def _check_header(weights_path: Path, shapes: dict[str, tuple[int, ...]]) -> Non
     wrong = [f"{key} {found[key]} (config says {shape})" for key, shape in shapes.items() if found[key] != shape]
     if wrong:
         raise CheckpointError(f"{weights_path}: weight shapes do not match {CONFIG_FILE}: {'; '.join(wrong)}")
+    return dtypes
+
+
+def _read_weights(weights_path: Path, dtypes: set[str]) -> dict[str, np.ndarray]:
+    """The weights of a checked safetensors file as numpy arrays (no torch, nothing unpickled).
+
+    numpy has no bfloat16: such tensors are read as their bits and widened
+    to float32 exactly (a bfloat16 is the top half of a float32).
+    """
+    from safetensors import SafetensorError, deserialize
+    from safetensors.numpy import load_file
+
+    try:
+        if "BF16" not in dtypes:
+            return load_file(str(weights_path))
+        arrays = {}
+        for key, entry in deserialize(weights_path.read_bytes()):
+            if entry["dtype"].upper() == "BF16":
+                bits = np.frombuffer(entry["data"], dtype="<u2").astype(np.uint32) << 16
+                arrays[key] = bits.view(np.float32).reshape(entry["shape"])
+            else:
+                dtype = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}[entry["dtype"].upper()]
+                arrays[key] = np.frombuffer(entry["data"], dtype=dtype).reshape(entry["shape"])
+        return arrays
+    except (SafetensorError, OSError, RuntimeError, ValueError, TypeError, KeyError) as error:
+        raise CheckpointError(f"{weights_path}: not a readable safetensors file: {error}") from None
 
 
 def _check_sampling(config: dict, config_path: Path) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The one table of model kinds: what each kind is made of, by the name checkpoints store.
 
-A *kind* is a representation (numpy), a network and its model class (torch),
-a trainer and the training presets that build it. Every part of the package
+A *kind* is a representation (numpy), a model class (numpy weights; it builds
+its torch network only when scoring, saving or training), a trainer and the training presets that build it. Every part of the package
 that needs one of these looks it up here: loading a checkpoint (the ``kind``
 of its ``config.json``), training (a preset names its kind), generation (the
 model's representation and step network). The table is explicit: nothing is
@@ -9,8 +9,9 @@ registered by importing a module, so a checkpoint of any kind loads in a
 fresh process.
 
 Model classes and trainers are named as ``"module:attribute"`` strings, and
-imported only when a model is built or trained: torch and the training
-pipeline stay out of ``import music21_melgen`` and of this table.
+imported only when a model is built or trained: the training pipeline stays
+out of ``import music21_melgen`` and of this table, and torch out of loading
+a model and sampling from it.
 
 >>> sorted(KINDS)
 ['lstm', 'melgen_window']
@@ -41,12 +42,12 @@ class ModelKind:
     name: str
     summary: str  # one line for listings
     representation: type  # the representation class (its config_class rebuilds a saved config)
-    model: str  # "module:Class" of the model class (torch), with from_tensors(...)
+    model: str  # "module:Class" of the model class (no torch), with from_arrays(...)
     trainer: str  # "module:function" of the training loop: (preset, corpus, out, ...) -> TrainingResult
     presets: tuple[str, ...]  # names of the training presets that build this kind
 
     def model_class(self) -> type:
-        """The model class (imports torch)."""
+        """The model class (does not import torch; its ``network`` does)."""
         return _resolve(self.model)
 
     def train_function(self) -> Callable[..., Any]:

@@ -1,12 +1,14 @@
 """MelGen's windowed model (checkpoint kind ``"melgen_window"``): the ``melgen2019`` baseline.
 
-:class:`WindowLSTM` is MelGen's network: the last ``window`` (64) tokens,
-one-hot → one LSTM layer of 256 units → dropout 0.3 → dense layer → softmax
-over the tokens of :mod:`~music21_melgen.melgen2019_encoding`. Only the LSTM's
-output after the last token of the window is used, so every prediction starts
-from a zero state.
+:class:`~music21_melgen.window_network.WindowLSTM` is MelGen's network: the
+last ``window`` (64) tokens, one-hot → one LSTM layer of 256 units → dropout
+0.3 → dense layer → softmax over the tokens of
+:mod:`~music21_melgen.melgen2019_encoding`. Only the LSTM's output after the
+last token of the window is used, so every prediction starts from a zero state.
 
-:class:`MelGen2019Model` binds it to its representation and implements the
+:class:`MelGen2019Model` binds its weights to its representation (this module
+does not import torch; the torch network is built the first time
+``model.network`` is asked for: scoring, saving, training) and implements the
 :class:`~music21_melgen.network.MelodyModel` protocol, so the engine, evaluation,
 checkpoints and the one sampling loop (:mod:`~music21_melgen.sampling`) treat
 it like the default model: its :class:`~music21_melgen.network.WindowSteps`
@@ -51,10 +53,9 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
+from importlib import import_module
+
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
 from music21_melgen.errors import ModelError, ScoreError
 from music21_melgen.melgen2019_encoding import SEPARATOR_ID, MelgenTokenRepresentation
@@ -65,9 +66,14 @@ from music21_melgen.timeline import ChordTimeline, MelodyNote
 __all__ = [
     "MELGEN_TEMPERATURE",
     "WindowNetworkConfig",
-    "WindowLSTM",
     "MelGen2019Model",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WindowLSTM":  # moved to music21_melgen.window_network (torch); still importable from here
+        return import_module("music21_melgen.window_network").WindowLSTM
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 MELGEN_TEMPERATURE = 0.7  # MelGen's sampling temperature; controls.temperature multiplies it
 _EVAL_BATCH = 1024  # windows per forward pass when scoring a melody
@@ -80,7 +86,7 @@ MAX_WINDOW = 512  # tokens read before each prediction
 
 @dataclass(frozen=True)
 class WindowNetworkConfig:
-    """Hyper-parameters of :class:`WindowLSTM` (MelGen's values as defaults)."""
+    """Hyper-parameters of :class:`~music21_melgen.window_network.WindowLSTM` (MelGen's values as defaults; torch-free)."""
 
     vocab_size: int  # tokens V: the one-hot width and the softmax size
     window: int = 64  # tokens read before each prediction
@@ -123,67 +129,34 @@ class WindowNetworkConfig:
         }
 
 
-class WindowLSTM(nn.Module):
-    """One-hot window → LSTM → dropout → dense: logits of the token after the window."""
-
-    def __init__(self, config: WindowNetworkConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.lstm = nn.LSTM(config.vocab_size, config.hidden_size, batch_first=True)
-        self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, config.vocab_size)
-
-    def forward(
-        self, windows: torch.Tensor, targets: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits of the next token of each window.
-
-        Parameters
-        ----------
-        windows : int64 [B, W], token ids, oldest first
-        targets : int64 [B] or None, the token that follows each window
-
-        Returns
-        -------
-        (logits [B, V], mean cross-entropy in nats or None)
-        """
-        if windows.dim() != 2 or windows.shape[1] < 1:
-            raise ModelError(f"forward expects windows [B, W]; got {tuple(windows.shape)}")
-        one_hot = F.one_hot(windows, self.config.vocab_size).float()  # [B, W, V]
-        out, _ = self.lstm(one_hot)  # [B, W, H]
-        logits = self.head(self.dropout(out[:, -1]))  # [B, V]
-        loss = F.cross_entropy(logits, targets) if targets is not None else None
-        return logits, loss
-
-
 class MelGen2019Model(TorchMelodyModel):
-    """A trained :class:`WindowLSTM` with its token representation: the ``melgen2019`` model."""
+    """A trained :class:`~music21_melgen.window_network.WindowLSTM` with its token representation: the ``melgen2019`` model."""
 
     kind = "melgen_window"
-    network_class = WindowLSTM
+    network_path = "music21_melgen.window_network:WindowLSTM"
     config_class = WindowNetworkConfig
 
     temperature_scale = MELGEN_TEMPERATURE
 
-    def _check(self, network: WindowLSTM, representation: MelgenTokenRepresentation) -> None:
+    def _check(self, network_config: WindowNetworkConfig, representation: MelgenTokenRepresentation) -> None:
         if not isinstance(representation, MelgenTokenRepresentation):
             raise ModelError(
                 f"the melgen2019 model needs the melgen_tokens representation, got {getattr(representation, 'name', representation)!r}"
             )
-        if network.config.vocab_size != representation.vocab_size:
+        if network_config.vocab_size != representation.vocab_size:
             raise ModelError(
-                f"the network has {network.config.vocab_size} tokens, its representation {representation.vocab_size}"
+                f"the network has {network_config.vocab_size} tokens, its representation {representation.vocab_size}"
             )
 
     @property
     def window(self) -> int:
         """Tokens the model reads before each prediction."""
-        return self.network.config.window
+        return self.network_config.window
 
     def step_network(self) -> WindowSteps:
-        """The network as the sampler drives it (float64 numpy, weights cached)."""
+        """The network as the sampler drives it (float64 numpy, weights cached; no torch)."""
         if self._numpy_weights is None:
-            state = {k: v.detach().double().numpy().copy() for k, v in self.network.state_dict().items()}
+            state = {k: v.astype(np.float64) for k, v in self.weights().items()}  # float32 → float64 is exact
             self._numpy_weights = {
                 "table": state["lstm.weight_ih_l0"].T + state["lstm.bias_ih_l0"] + state["lstm.bias_hh_l0"],  # [V, 4H]
                 "w_hh": state["lstm.weight_hh_l0"],  # [4H, H]
@@ -193,23 +166,25 @@ class MelGen2019Model(TorchMelodyModel):
         return WindowSteps(self._numpy_weights, self.window, SEPARATOR_ID)
 
     # ----- scoring --------------------------------------------------------------
-    @torch.no_grad()
     def stream_log_probs(self, stream: np.ndarray, first: int) -> np.ndarray:
         """Natural-log probability of ``stream[t]`` given the ``window`` tokens before it,
-        for every ``t >= first`` (``first >= window``); float64 [len(stream) - first]."""
-        window = self.window
-        if first < window or first > len(stream):
-            raise ModelError(f"scoring starts at {first}, needs {window} <= first <= {len(stream)}")
-        tokens = torch.from_numpy(np.ascontiguousarray(stream, dtype=np.int64))
-        windows = tokens[first - window : len(stream) - 1].unfold(0, window, 1)  # [N, W]
-        targets = tokens[first:]
-        out = []
-        for start in range(0, len(targets), _EVAL_BATCH):
-            logits, _ = self.network(windows[start : start + _EVAL_BATCH])
-            log_probs = torch.log_softmax(logits.double(), dim=-1)
-            chosen = targets[start : start + _EVAL_BATCH]
-            out.append(log_probs[torch.arange(len(chosen)), chosen].numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        for every ``t >= first`` (``first >= window``); float64 [len(stream) - first] (torch)."""
+        import torch
+
+        with torch.no_grad():
+            window = self.window
+            if first < window or first > len(stream):
+                raise ModelError(f"scoring starts at {first}, needs {window} <= first <= {len(stream)}")
+            tokens = torch.from_numpy(np.ascontiguousarray(stream, dtype=np.int64))
+            windows = tokens[first - window : len(stream) - 1].unfold(0, window, 1)  # [N, W]
+            targets = tokens[first:]
+            out = []
+            for start in range(0, len(targets), _EVAL_BATCH):
+                logits, _ = self.network(windows[start : start + _EVAL_BATCH])
+                log_probs = torch.log_softmax(logits.double(), dim=-1)
+                chosen = targets[start : start + _EVAL_BATCH]
+                out.append(log_probs[torch.arange(len(chosen)), chosen].numpy())
+            return np.concatenate(out) if out else np.zeros(0)
 
     def log_likelihood(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:
         """Mean log2-probability per token of MelGen's token stream of ``notes`` (≤ 0).

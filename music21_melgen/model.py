@@ -1,11 +1,16 @@
-"""The melody LSTM: the next melody event from the previous one and the harmony.
+"""The default model: the next melody event from the previous one and the harmony.
 
-:class:`MelodyLSTM` is the PyTorch network (nanoGPT's layout: a small config
-dataclass, ``forward`` returning logits, loss and state); :class:`LstmMelodyModel`
-binds it to its :mod:`~music21_melgen.encoding` representation and implements
-the :class:`~music21_melgen.network.MelodyModel` protocol that generation,
-evaluation and checkpoints use (sampling drives its numpy twin,
-:class:`~music21_melgen.network.LstmSteps`; this module never imports sampling).
+:class:`LstmMelodyModel` binds the network's weights to its
+:mod:`~music21_melgen.encoding` representation and implements the
+:class:`~music21_melgen.network.MelodyModel` protocol that generation,
+evaluation and checkpoints use; :class:`TorchMelodyModel` is what every kind's
+model shares. This module does not import torch: a model holds its weights as
+float32 numpy arrays (what :func:`~music21_melgen.checkpoint.load_checkpoint`
+reads with safetensors), sampling drives their float64 numpy twin
+(:class:`~music21_melgen.network.LstmSteps`; this module never imports
+sampling), and the torch network (:class:`~music21_melgen.lstm_network.MelodyLSTM`,
+nanoGPT's layout) is built from them the first time ``model.network`` is asked
+for: scoring, saving, training.
 
 Input per step = embedding(previous event) ⊕ conditioning row; output =
 logits over the next event. The model knows nothing of music21.
@@ -15,12 +20,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Sequence
+from importlib import import_module
+from typing import Any, Mapping, Sequence
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import ModelError
@@ -30,13 +33,19 @@ from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
     "MelodyLSTMConfig",
-    "MelodyLSTM",
     "TorchMelodyModel",
     "LstmMelodyModel",
     "shifted_inputs",
-    "weight_tensors",
-    "load_weights",
 ]
+
+# Moved to music21_melgen.lstm_network (torch); still importable from here, importing torch then.
+_MOVED_TO_LSTM_NETWORK = ("MelodyLSTM", "weight_tensors", "load_weights")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_LSTM_NETWORK:
+        return getattr(import_module("music21_melgen.lstm_network"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Sane bounds of the network's sizes (a checkpoint's config is checked against them
@@ -47,7 +56,7 @@ MAX_LAYERS = 8  # stacked LSTM layers
 
 @dataclass(frozen=True)
 class MelodyLSTMConfig:
-    """Hyper-parameters of :class:`MelodyLSTM`; sizes V and C come from the representation."""
+    """Hyper-parameters of :class:`~music21_melgen.lstm_network.MelodyLSTM` (torch-free); sizes V and C come from the representation."""
 
     vocab_size: int  # melody events V (REST, HOLD, NOTE:k ...)
     conditioning_size: int  # conditioning columns C per step
@@ -114,99 +123,20 @@ def shifted_inputs(events: np.ndarray) -> np.ndarray:
     return np.concatenate([[REST], events[:-1]]).astype(np.int64)
 
 
-class MelodyLSTM(nn.Module):
-    """Embedding of the previous event ⊕ conditioning → LSTM → logits of the next event."""
-
-    def __init__(self, config: MelodyLSTMConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        if config.reference:
-            # Echoed event (V + 1 with "none"), twice: as it is, and while the measure matches it.
-            self.reference_embedding = nn.Embedding(2 * (config.vocab_size + 1), config.embedding_size)
-        self.lstm = nn.LSTM(
-            config.embedding_size * (2 if config.reference else 1) + config.conditioning_size,
-            config.hidden_size,
-            config.num_layers,
-            batch_first=True,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-        )
-        self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, config.vocab_size)
-
-    def forward(
-        self,
-        prev_events: torch.Tensor,
-        cond: torch.Tensor,
-        targets: torch.Tensor | None = None,
-        state: tuple[torch.Tensor, torch.Tensor] | None = None,
-        reference: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, torch.Tensor]]:
-        """Logits of the next event at every step.
-
-        Parameters
-        ----------
-        prev_events : int64 [B, T], the event before each step (REST before the start)
-        cond : float32 [B, T, C], conditioning rows
-        targets : int64 [B, T] or None, the event of each step; -1 = padding, ignored
-        state : (h, c), each [layers, B, H], or None for a zero start
-        reference : int64 [B, T] or None, the echo input of each step (``form.echo_input``; V = none);
-            needed by a network built with ``reference``, None = no echo anywhere
-
-        Returns
-        -------
-        (logits [B, T, V], mean cross-entropy in nats or None, new state)
-        """
-        config = self.config
-        if prev_events.dim() != 2 or cond.dim() != 3 or cond.shape[:2] != prev_events.shape:
-            raise ModelError(
-                f"forward expects prev_events [B, T] and cond [B, T, C]; got "
-                f"{tuple(prev_events.shape)} and {tuple(cond.shape)}"
-            )
-        if cond.shape[2] != config.conditioning_size:
-            raise ModelError(
-                f"conditioning has {cond.shape[2]} columns, the model expects {config.conditioning_size}"
-            )
-        parts = [self.embedding(prev_events), cond]  # [B, T, E], [B, T, C]
-        if config.reference:
-            if reference is None:
-                reference = torch.full_like(prev_events, config.vocab_size)
-            parts.append(self.reference_embedding(reference))  # [B, T, E]
-        x = torch.cat(parts, dim=-1)  # [B, T, E + C (+ E)]
-        out, state = self.lstm(x, state)  # [B, T, H]
-        logits = self.head(self.dropout(out))  # [B, T, V]
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(
-                logits.reshape(-1, config.vocab_size), targets.reshape(-1), ignore_index=-1
-            )
-        return logits, loss, state
-
-
-def weight_tensors(network: nn.Module) -> dict[str, torch.Tensor]:
-    """A network's weights by parameter name, as contiguous float32 copies (what a checkpoint saves)."""
-    return {k: v.detach().float().contiguous().clone() for k, v in network.state_dict().items()}
-
-
-def load_weights(network: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
-    """Load checkpoint tensors into ``network``; ModelError if names or shapes do not match its config."""
-    expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in tensors.items()}
-    if expected.keys() != found.keys():
-        missing = sorted(expected.keys() - found.keys())
-        extra = sorted(found.keys() - expected.keys())
-        raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
-    wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
-    if wrong:
-        raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
-    network.load_state_dict({k: v.float() for k, v in tensors.items()})
-
-
 class TorchMelodyModel:
-    """What every trained model shares: its torch network, representation and checkpoint plumbing.
+    """What every trained model shares: its weights, representation and checkpoint plumbing.
 
-    Subclasses name their ``kind`` (the checkpoint's model kind), their
-    ``network_class`` and its ``config_class``, check the network against the
+    A model is built either from a torch network (training: the network is
+    the weights, and trains in place) or from its network config and float32
+    numpy weights (:meth:`from_arrays`, what loading a checkpoint does, with
+    no torch). ``network`` is the torch network, built from the weights the
+    first time it is asked for (scoring, :meth:`tensors`, training); from then
+    on it holds the weights. ``network_config`` is the network's
+    hyper-parameters, ``step_network()`` works from the weights without torch.
+
+    Subclasses name their ``kind`` (the checkpoint's model kind), their torch
+    network as ``network_path`` (``"module:Class"``, imported when first
+    needed) and its ``config_class``, check the config against the
     representation in ``_check``, and implement generation. ``config`` is the
     checkpoint's JSON (or, before saving, the representation and model
     settings); ``content_hash`` the sha256 of ``model.safetensors`` (empty
@@ -214,21 +144,31 @@ class TorchMelodyModel:
     """
 
     kind: str
-    network_class: type[nn.Module]
+    network_path: str  # "module:Class" of the torch network (imports torch)
     config_class: type
     temperature_scale: float = 1.0  # multiplies the user's temperature
 
     def __init__(
         self,
-        network: nn.Module,
+        network: Any | None,
         representation: Any,
         *,
+        weights: Mapping[str, Any] | None = None,
+        network_config: Any | None = None,
         name: str = "",
         config: dict | None = None,
         content_hash: str = "",
     ) -> None:
-        self._check(network, representation)
-        self.network = network.eval()
+        if network is not None:
+            if weights is not None or network_config is not None:
+                raise ModelError("a model is built from a network or from its config and weights, not both")
+            network_config = network.config
+        elif weights is None or network_config is None:
+            raise ModelError("a model needs a network, or its network config and weights")
+        self._check(network_config, representation)
+        self.network_config = network_config
+        self._network = network.eval() if network is not None else None
+        self._weights = None if weights is None else _checked_weights(network_config, weights)
         self.representation = representation
         self.name = name
         self.config = config if config is not None else {
@@ -239,67 +179,114 @@ class TorchMelodyModel:
         self.content_hash = content_hash
         self._numpy_weights: dict[str, np.ndarray] | None = None  # float64 copies for sampling, built once
 
-    def _check(self, network: nn.Module, representation: Any) -> None:
-        """ModelError when ``network`` and ``representation`` do not belong together."""
+    def _check(self, network_config: Any, representation: Any) -> None:
+        """ModelError when a network of ``network_config`` and ``representation`` do not belong together."""
 
     def __repr__(self) -> str:
-        size = sum(p.numel() for p in self.network.parameters())
+        size = sum(math.prod(shape) for shape in self.network_config.weight_shapes().values())
         return f"<{type(self).__name__} {self.name or '(unsaved)'}: {size} parameters>"
+
+    @property
+    def network(self) -> Any:
+        """The torch network (imports torch; built from the weights the first time, in eval mode)."""
+        if self._network is None:
+            from music21_melgen.lstm_network import load_weights
+
+            module, _, attribute = self.network_path.partition(":")
+            network = getattr(import_module(module), attribute)(self.network_config)
+            load_weights(network, self._weights)
+            self._network = network.eval()
+            self._weights = None  # the network holds them from now on (training changes them in place)
+        return self._network
+
+    @network.setter
+    def network(self, network: Any) -> None:
+        self._check(network.config, self.representation)
+        self.network_config = network.config
+        self._network = network
+        self._weights = None
+        self._numpy_weights = None
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The weights by parameter name as float32 numpy arrays (the network's, once it is built)."""
+        if self._network is None:
+            return dict(self._weights)
+        return {k: v.detach().float().cpu().numpy() for k, v in self._network.state_dict().items()}
 
     def model_config(self) -> dict[str, Any]:
         """The network's hyper-parameters as a JSON-ready dict."""
-        return asdict(self.network.config)
+        return asdict(self.network_config)
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        """Weights to save, by parameter name (contiguous float32 copies)."""
+    def tensors(self) -> dict[str, Any]:
+        """Weights to save, by parameter name (contiguous float32 torch copies; imports torch)."""
+        from music21_melgen.lstm_network import weight_tensors
+
         return weight_tensors(self.network)
 
     @classmethod
-    def from_tensors(
+    def from_arrays(
         cls,
         model_config: dict[str, Any],
         representation: Any,
-        tensors: dict[str, torch.Tensor],
+        arrays: Mapping[str, Any],
         **kwargs: Any,
     ) -> "TorchMelodyModel":
-        """Rebuild from a checkpoint's parts; ModelError if names or shapes do not match."""
-        network = cls.network_class(cls.config_class.from_dict(model_config))
-        load_weights(network, tensors)
-        return cls(network, representation, **kwargs)
+        """Rebuild from a checkpoint's parts (weights as numpy arrays; no torch).
+
+        ModelError if the settings are bad or the names or shapes do not match them.
+        """
+        network_config = cls.config_class.from_dict(model_config)
+        return cls(None, representation, weights=arrays, network_config=network_config, **kwargs)
+
+    from_tensors = from_arrays  # the old name; torch tensors are accepted too (np.asarray reads them)
+
+
+def _checked_weights(network_config: Any, weights: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """``weights`` as float32 numpy arrays; ModelError if names or shapes differ from the config's."""
+    expected = network_config.weight_shapes()
+    found = {k: tuple(np.shape(v)) for k, v in weights.items()}
+    if expected.keys() != found.keys():
+        missing = sorted(expected.keys() - found.keys())
+        extra = sorted(found.keys() - expected.keys())
+        raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
+    wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
+    if wrong:
+        raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
+    return {k: np.array(weights[k], dtype=np.float32) for k in expected}  # copies: the model owns them
 
 
 class LstmMelodyModel(TorchMelodyModel):
-    """A trained :class:`MelodyLSTM` with its representation: the ``default`` model."""
+    """A trained :class:`~music21_melgen.lstm_network.MelodyLSTM` with its representation: the ``default`` model."""
 
     kind = "lstm"
-    network_class = MelodyLSTM
+    network_path = "music21_melgen.lstm_network:MelodyLSTM"
     config_class = MelodyLSTMConfig
 
-    def _check(self, network: MelodyLSTM, representation: Representation) -> None:
-        if network.config.vocab_size != representation.vocab_size:
+    def _check(self, network_config: MelodyLSTMConfig, representation: Representation) -> None:
+        if network_config.vocab_size != representation.vocab_size:
             raise ModelError("the network's vocabulary does not match its representation")
-        if network.config.conditioning_size != representation.conditioning_size:
+        if network_config.conditioning_size != representation.conditioning_size:
             raise ModelError("the network's conditioning width does not match its representation")
 
     def numpy_weights(self) -> dict[str, np.ndarray]:
-        """The weights as float64 numpy arrays for the hand-written sampling cell (cached).
+        """The weights as float64 numpy arrays for the hand-written sampling cell (cached; no torch).
 
         Keys: ``embedding`` [V, E]; per layer ``l``: ``w_ih{l}`` [4H, in],
         ``w_hh{l}`` [4H, H], ``b{l}`` [4H] (both biases summed); ``head_w``
         [V, H], ``head_b`` [V]. Gate order is PyTorch's: input, forget, cell, output.
         """
         if self._numpy_weights is None:
-            state = {k: v.detach().double().numpy().copy() for k, v in self.network.state_dict().items()}
+            state = {k: v.astype(np.float64) for k, v in self.weights().items()}  # float32 → float64 is exact
             weights = {
                 "embedding": state["embedding.weight"],
                 "head_w": state["head.weight"],
                 "head_b": state["head.bias"],
             }
-            for layer in range(self.network.config.num_layers):
+            config = self.network_config
+            for layer in range(config.num_layers):
                 weights[f"w_ih{layer}"] = state[f"lstm.weight_ih_l{layer}"]
                 weights[f"w_hh{layer}"] = state[f"lstm.weight_hh_l{layer}"]
                 weights[f"b{layer}"] = state[f"lstm.bias_ih_l{layer}"] + state[f"lstm.bias_hh_l{layer}"]
-            config = self.network.config
             if config.reference:
                 # The echoed event's input projection, as a table like the previous event's [V + 1, 4H].
                 width = config.embedding_size + config.conditioning_size
@@ -313,31 +300,33 @@ class LstmMelodyModel(TorchMelodyModel):
         """The network as the sampler drives it (float64 numpy, weights cached)."""
         return LstmSteps(self.numpy_weights())
 
-    @torch.no_grad()
     def event_log_probs(
         self, events: np.ndarray, conditioning: np.ndarray, reference: np.ndarray | None = None
     ) -> np.ndarray:
-        """Natural-log probability the model gives each event of a sequence (float64 [T]).
+        """Natural-log probability the model gives each event of a sequence (float64 [T]; torch).
 
         ``reference``: the echoed event of each step (a network built with
         ``reference``; None = no echo anywhere).
         """
-        prev = torch.from_numpy(shifted_inputs(events))[None]
-        cond = torch.from_numpy(np.ascontiguousarray(conditioning, dtype=np.float32))[None]
-        echoed = None if reference is None else torch.from_numpy(np.asarray(reference, dtype=np.int64))[None]
-        logits, _, _ = self.network(prev, cond, reference=echoed)
-        log_probs = torch.log_softmax(logits[0].double(), dim=-1)
-        return log_probs[torch.arange(len(events)), torch.from_numpy(events)].numpy()
+        import torch
+
+        with torch.no_grad():
+            prev = torch.from_numpy(shifted_inputs(events))[None]
+            cond = torch.from_numpy(np.ascontiguousarray(conditioning, dtype=np.float32))[None]
+            echoed = None if reference is None else torch.from_numpy(np.asarray(reference, dtype=np.int64))[None]
+            logits, _, _ = self.network(prev, cond, reference=echoed)
+            log_probs = torch.log_softmax(logits[0].double(), dim=-1)
+            return log_probs[torch.arange(len(events)), torch.from_numpy(events)].numpy()
 
     def log_likelihood(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:
-        """Mean log2-probability per grid step of ``notes`` over ``timeline`` (≤ 0)."""
+        """Mean log2-probability per grid step of ``notes`` over ``timeline`` (≤ 0; torch)."""
         events, conditioning = self.representation.encode(timeline, notes)
         reference = None
-        if self.network.config.reference:  # the echoes the harmony implies, of the real melody
+        if self.network_config.reference:  # the echoes the harmony implies, of the real melody
             grid = self.representation.grid(timeline)
             measure_of_step = np.maximum(grid.measure_index, 0)
             lags = step_lags(find_form(timeline), measure_of_step)
-            reference = echo_inputs(events, lags, measure_of_step, self.network.config.vocab_size)
+            reference = echo_inputs(events, lags, measure_of_step, self.network_config.vocab_size)
         return float(self.event_log_probs(events, conditioning, reference).mean() / math.log(2))
 
     def bits_per_step(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:

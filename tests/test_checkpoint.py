@@ -14,7 +14,8 @@ from safetensors.torch import load_file, save_file
 from music21_melgen.checkpoint import MODELS_DIR, load_checkpoint, load_model, save_checkpoint
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import CheckpointError
-from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+from music21_melgen.lstm_network import MelodyLSTM
+from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
 from music21_melgen.sampling import SamplingControls, generate_melody
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("corpus_adapters", "parts", "score_harmony", "converters", "form"),  # any source → chord timeline; its form
     ("encoding", "melgen2019_encoding", "controls"),  # timeline → events and per-step tables; the sampling controls
     ("network", "kinds"),  # what sampling asks of a network; the table of model kinds
-    ("model", "melgen2019_model"),  # the torch networks
+    ("model", "melgen2019_model", "lstm_network", "window_network"),  # the models (numpy weights) and their torch networks
     ("sampling",),
     ("checkpoint",),
     ("notation",),

@@ -35,8 +35,10 @@ def _save_one_of_each(folder: Path) -> dict[str, Path]:
     from music21_melgen.checkpoint import save_checkpoint
     from music21_melgen.encoding import ChordGridRepresentation
     from music21_melgen.melgen2019_encoding import MelgenTokenRepresentation
-    from music21_melgen.melgen2019_model import MelGen2019Model, WindowLSTM, WindowNetworkConfig
-    from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+    from music21_melgen.lstm_network import MelodyLSTM
+    from music21_melgen.melgen2019_model import MelGen2019Model, WindowNetworkConfig
+    from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
+    from music21_melgen.window_network import WindowLSTM
 
     torch.manual_seed(0)
     grid = ChordGridRepresentation()

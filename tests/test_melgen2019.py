@@ -16,7 +16,7 @@ from music21_melgen.checkpoint import load_checkpoint, load_model, save_checkpoi
 from music21_melgen.encoding import representation_from_dict
 from music21_melgen.errors import CheckpointError, GenerationError, ModelError, ScoreError
 from music21_melgen.sampling import SamplingControls, generate_melody, sample_events
-from music21_melgen.melgen2019_model import MelGen2019Model, WindowLSTM, WindowNetworkConfig
+from music21_melgen.melgen2019_model import MelGen2019Model, WindowNetworkConfig
 from music21_melgen.melgen2019_encoding import (
     CONTINUE,
     CONTINUE_ID,
@@ -24,6 +24,7 @@ from music21_melgen.melgen2019_encoding import (
     MelgenTokenRepresentation,
     MelgenTokenConfig,
 )
+from music21_melgen.window_network import WindowLSTM
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
 TRIADS = {0: (0, 4, 7), 5: (5, 9, 0), 7: (7, 11, 2), 9: (9, 0, 4), 2: (2, 6, 9)}

@@ -11,7 +11,8 @@ import torch
 
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import ModelError
-from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig, shifted_inputs
+from music21_melgen.lstm_network import MelodyLSTM
+from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig, shifted_inputs
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
 

@@ -39,10 +39,11 @@ import torch
 from music21_melgen.checkpoint import save_checkpoint
 from music21_melgen.errors import ModelError
 from music21_melgen.melgen2019_encoding import SEPARATOR_ID, MelgenTokenRepresentation
-from music21_melgen.melgen2019_model import MelGen2019Model, WindowLSTM, WindowNetworkConfig
+from music21_melgen.melgen2019_model import MelGen2019Model, WindowNetworkConfig
 from music21_melgen.training.dataset import EncodedSong
 from music21_melgen.training.presets import TrainingPreset
 from music21_melgen.training.train import TrainingResult
+from music21_melgen.window_network import WindowLSTM
 
 __all__ = [
     "WINDOWS_PER_ROUND",

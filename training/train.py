@@ -30,7 +30,8 @@ from music21_melgen.checkpoint import save_checkpoint
 from music21_melgen.encoding import Representation
 from music21_melgen.errors import ModelError
 from music21_melgen.kinds import kind_of
-from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig, shifted_inputs
+from music21_melgen.lstm_network import MelodyLSTM
+from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig, shifted_inputs
 from music21_melgen.training.dataset import EncodedSong, load_corpus
 from music21_melgen.training.presets import TrainingPreset, get_preset
 
