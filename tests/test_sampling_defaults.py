@@ -52,9 +52,9 @@ def used(monkeypatch: pytest.MonkeyPatch) -> list[SamplingControls]:
     """The controls every engine call samples with."""
     seen: list[SamplingControls] = []
 
-    def recording(model, timeline, controls=None, primer=()):
+    def recording(model, timeline, controls=None, primer=(), form="auto"):
         seen.append(controls)
-        return generate_melody(model, timeline, controls, primer)
+        return generate_melody(model, timeline, controls, primer, form)
 
     monkeypatch.setattr(engine, "generate_melody", recording)
     return seen
