@@ -156,7 +156,8 @@ def load_model(model: str | os.PathLike | Any = "default") -> Any:
     cache_key = (str(folder), stamp)
     with _MODELS_LOCK:
         if cache_key not in _MODELS:
-            _MODELS[cache_key] = checkpoint.load_model(folder if name not in checkpoint.BUNDLED_MODELS else name)
+            bundled = name in checkpoint.BUNDLED_MODELS and folder == (checkpoint.MODELS_DIR / name).resolve()
+            _MODELS[cache_key] = checkpoint.load_model(name if bundled else folder)
         return _MODELS[cache_key]
 
 

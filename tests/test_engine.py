@@ -183,3 +183,13 @@ def test_midi_output_sounds_chord_symbols_and_melody(model: Path, tmp_path: Path
     melody = max(back.parts, key=lambda p: sum(n.pitch.midi for n in p.recurse().getElementsByClass("Note")))
     assert len(melody.recurse().getElementsByClass("Note")) > 0
     assert len(part.recurse().notes) > 0
+
+
+def test_a_checkpoint_folder_named_like_a_bundled_model_is_that_folder(tmp_path) -> None:
+    from tiny_model import save_tiny_model
+
+    from music21_melgen import engine
+
+    folder = save_tiny_model(tmp_path / "default")
+    loaded = engine.load_model(folder)
+    assert loaded.content_hash != engine.load_model("default").content_hash
