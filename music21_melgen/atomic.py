@@ -72,7 +72,10 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], obje
     temporary: Path | None = None
     try:
         temporary = _create_temporary(target)
+        mode = temporary.stat().st_mode & 0o777  # 0o666 less the umask, as the kernel made it
         write(temporary)
+        if temporary.stat().st_mode & 0o777 != mode:  # a writer that recreated the file (safetensors: 0600)
+            os.chmod(temporary, mode)
         _fsync(temporary)  # the data is on disk before the name points at it
         os.replace(temporary, target)
     except MelgenError:

@@ -134,3 +134,18 @@ def test_generating_twice_with_one_seed_gives_identical_files(tmp_path: Path, su
     first = engine.generate_file(source, tmp_path / "one" / f"out{suffix}", seed=3, model=model).output
     second = engine.generate_file(source, tmp_path / "two" / f"out{suffix}", seed=3, model=model).output
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_writer_that_recreates_the_file_still_gets_the_umask_mode(tmp_path) -> None:
+    import os
+
+    from safetensors.numpy import save_file
+
+    from music21_melgen.atomic import atomic_write_with
+
+    old = os.umask(0o022)
+    try:
+        target = atomic_write_with(tmp_path / "w.safetensors", lambda p: save_file({"x": __import__("numpy").zeros(2)}, str(p)))
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
