@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from music21_melgen.errors import ModelError
+from music21_melgen.network import check_shapes
 
 if TYPE_CHECKING:
     from music21_melgen.model import MelodyLSTMConfig
@@ -104,15 +105,9 @@ def weight_tensors(network: nn.Module) -> dict[str, torch.Tensor]:
 
 def load_weights(network: nn.Module, tensors: Mapping[str, torch.Tensor | np.ndarray]) -> None:
     """Load weights (torch tensors or numpy arrays) into ``network``; ModelError if names or shapes do not match its config."""
-    expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in tensors.items()}
-    if expected.keys() != found.keys():
-        missing = sorted(expected.keys() - found.keys())
-        extra = sorted(found.keys() - expected.keys())
-        raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
-    wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
-    if wrong:
-        raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
+    check_shapes(
+        {k: tuple(v.shape) for k, v in network.state_dict().items()}, {k: tuple(v.shape) for k, v in tensors.items()}
+    )
     network.load_state_dict(
         {k: v.float() if isinstance(v, torch.Tensor) else torch.tensor(v, dtype=torch.float32) for k, v in tensors.items()}
     )

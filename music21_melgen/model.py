@@ -28,7 +28,7 @@ import numpy as np
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import ModelError
 from music21_melgen.form import echo_inputs, find_form, step_lags
-from music21_melgen.network import LstmSteps
+from music21_melgen.network import LstmSteps, check_shapes
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
@@ -244,14 +244,7 @@ class TorchMelodyModel:
 def _checked_weights(network_config: Any, weights: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """``weights`` as float32 numpy arrays; ModelError if names or shapes differ from the config's."""
     expected = network_config.weight_shapes()
-    found = {k: tuple(np.shape(v)) for k, v in weights.items()}
-    if expected.keys() != found.keys():
-        missing = sorted(expected.keys() - found.keys())
-        extra = sorted(found.keys() - expected.keys())
-        raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
-    wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
-    if wrong:
-        raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
+    check_shapes(expected, {k: tuple(np.shape(v)) for k, v in weights.items()})
     return {k: np.array(weights[k], dtype=np.float32) for k in expected}  # copies: the model owns them
 
 

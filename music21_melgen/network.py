@@ -26,11 +26,13 @@ arithmetic is bit for bit the same at any batch size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from music21_melgen.encoding import StepTables
+from music21_melgen.errors import ModelError
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = ["StepNetwork", "MelodyModel", "LstmSteps", "WindowSteps", "rows_times"]
@@ -76,6 +78,22 @@ class MelodyModel(Protocol):
     def step_network(self) -> StepNetwork: ...
 
     def log_likelihood(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float: ...
+
+
+def check_shapes(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, tuple[int, ...]]) -> None:
+    """ModelError unless the weights ``found`` have exactly the names and shapes ``expected``.
+
+    >>> check_shapes({"w": (2, 3)}, {"w": (3, 2)})
+    Traceback (most recent call last):
+    music21_melgen.errors.ModelError: weight shapes do not match the config: w (3, 2) (config says (2, 3))
+    """
+    if expected.keys() != found.keys():
+        missing = sorted(expected.keys() - found.keys())
+        extra = sorted(found.keys() - expected.keys())
+        raise ModelError(f"weights do not match the config: missing {missing}, unexpected {extra}")
+    wrong = [f"{k} {found[k]} (config says {shape})" for k, shape in expected.items() if found[k] != shape]
+    if wrong:
+        raise ModelError(f"weight shapes do not match the config: {'; '.join(wrong)}")
 
 
 def rows_times(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
