@@ -318,6 +318,16 @@ def reweight_notes(p: np.ndarray, weight: np.ndarray, notes: slice | np.ndarray 
     return weighted
 
 
+def _as_slice(mask: np.ndarray) -> slice | np.ndarray:
+    """``mask`` [V] as ``slice(k, None)`` when it is False then True throughout; else the mask itself.
+
+    >>> _as_slice(np.array([False, False, True, True])), _as_slice(np.array([True, False])).tolist()
+    (slice(2, None, None), [True, False])
+    """
+    first = int(np.argmax(mask)) if mask.any() else len(mask)
+    return slice(first, None) if mask[first:].all() and not mask[:first].any() else mask
+
+
 def tempered_probabilities(logits: np.ndarray, allowed: np.ndarray, inverse_temperature: float) -> np.ndarray:
     """Unnormalised tempered probabilities [B, V] of the ``allowed`` events, 0 elsewhere.
 
@@ -371,21 +381,23 @@ def _sample_steps(
     onset = np.zeros(batch, dtype=np.int64)  # step where the sounding note began
     rest_onset = np.zeros(batch, dtype=np.int64)  # step where the current rest began
     factor = np.full(batch, float(reduction_start))
-    measure = tables.measure_of_step
+    # Per-step Python values and masks computed once: the loop runs ~100 small numpy calls a step.
+    measure = tables.measure_of_step.tolist()
+    lag_of = lags.tolist()
+    echoes = network.uses_reference or repetition > 0
+    permitted = weight > 0  # [T, V]
+    notes = _as_slice(is_note)  # a slice reads faster than a boolean mask, and sums the same
+    no_echo = np.full(batch, network.none_reference) if network.uses_reference else None
     matching = np.ones(batch, dtype=bool)  # every step of this measure so far equals its echo
     for t in range(total):
         if t == 0 or measure[t] != measure[t - 1]:
             matching[:] = True
         echoed = None
-        if lags[t] > 0 and (network.uses_reference or repetition > 0):
-            echoed = events[:, t - lags[t]]  # what the melody did at the aligned step of the echoed passage
+        if echoes and lag_of[t] > 0:
+            echoed = events[:, t - lag_of[t]]  # what the melody did at the aligned step of the echoed passage
         reference = None
-        if network.uses_reference:
-            reference = (
-                np.full(batch, network.none_reference)
-                if echoed is None
-                else echo_input(echoed, matching, network.none_reference)
-            )
+        if no_echo is not None:
+            reference = no_echo if echoed is None else echo_input(echoed, matching, network.none_reference)
         if t < start:
             network.feed(t, previous, reference)
             event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer
@@ -398,17 +410,20 @@ def _sample_steps(
             # while a note sounds (and within longest_note), a rest within longest_rest; if
             # nothing is left, any note the representation has.
             can_hold = sounding & (ends[t + 1] - ends[onset] <= longest[onset] + 1e-9)
-            allowed = np.repeat(weight[t][None, :] > 0, batch, axis=0)
+            allowed = np.repeat(permitted[t][None, :], batch, axis=0)
             allowed[:, hold] &= can_hold
             if rest is not None:
                 allowed[:, rest] &= (previous != rest) | (ends[t + 1] - ends[rest_onset] <= longest_rest + 1e-9)
             empty = ~allowed.any(axis=1)
-            allowed[empty] = is_note
+            nothing_left = bool(empty.any())
+            if nothing_left:
+                allowed[empty] = is_note
             # Tempered over the allowed events, weighted; HOLD divided by the factor.
             tempered = tempered_probabilities(logits, allowed, inverse_temperature)
-            p = reweight_notes(tempered, weight[t], is_note)
+            p = reweight_notes(tempered, weight[t], notes)
             p[:, hold] *= can_hold / factor
-            p[empty] = tempered[empty]
+            if nothing_left:
+                p[empty] = tempered[empty]
             if echoed is not None and repetition > 0:
                 legal = p[rows, echoed] > 0  # a copy the rules allow (no hold of silence, no rest past its cap)
                 if legal.any():
