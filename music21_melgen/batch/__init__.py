@@ -21,7 +21,10 @@ per run, with the keys
     a short hash of the sampling controls in effect, the model's recommended
     settings filled in where none was given;
 ``seconds``
-    time spent on the input, parse to written file.
+    time spent on the input, parse to written file;
+``echoes``
+    the passages of the new melody that echo earlier ones, as measure ranges
+    (``"5-8<1-4;13-16<9-12"``: measures 5-8 echo 1-4), empty when none or not written.
 
 Outputs mirror the inputs' folders and each song's seed derives from the base
 seed and its path, so an output depends neither on the worker count nor on

@@ -76,6 +76,7 @@ class BatchResult:
     settings: str = ""  # hash of the sampling controls in effect (see the manifest)
     worker: str | None = None  # 'HOST:PID' of the process that generated it
     cpu_seconds: float | None = None  # CPU time spent on it (wall time less waiting for a core)
+    echoes: str = ""  # passages that echoed earlier ones: "5-8<1-4;13-16<9-12" (measure numbers)
 
     def record(self, out_dir: Path) -> dict[str, Any]:
         """The manifest line of this result, as a JSON-ready dict."""
@@ -88,6 +89,7 @@ class BatchResult:
             "model_hash": self.model_hash,
             "settings": self.settings,
             "seconds": round(self.seconds, 3),
+            "echoes": self.echoes,
         }
 
 

@@ -137,6 +137,7 @@ def run_batch(
                 settings,
                 outcome.worker,
                 outcome.cpu_seconds,
+                outcome.echoes,
             )
             results[item] = result
             writer.append(result.record(out))

@@ -70,6 +70,7 @@ class _Outcome:
     peak_rss_mb: float | None
     worker: str | None = None  # 'HOST:PID'
     cpu_seconds: float | None = None  # CPU time of the worker process on this input
+    echoes: str = ""  # passages that echoed earlier ones, "5-8<1-4;13-16<9-12" (measure numbers)
 
 
 _worker_error: str | None = None  # why this process could not get ready to generate
@@ -142,10 +143,10 @@ def _prepare(model: str, *, one_thread: bool) -> None:
 def _run_task(task: _Task) -> _Outcome:
     """Generate one output, written to a temporary file and renamed into place."""
     started, cpu_started = time.perf_counter(), time.process_time()
-    error = _worker_error
+    error, echoes = _worker_error, ""
     if error is None:
         _maybe_die_for_test()
-        error = _generate(task)
+        error, echoes = _generate(task)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return _Outcome(
         error,
@@ -153,11 +154,21 @@ def _run_task(task: _Task) -> _Outcome:
         round(peak, 1),
         f"{socket.gethostname()}:{os.getpid()}",
         time.process_time() - cpu_started,
+        echoes,
     )
 
 
-def _generate(task: _Task) -> str | None:
-    """Write one output through a private temporary folder beside it; the error, if any."""
+MAX_ECHOES_TEXT = 1000  # characters of the echoes a manifest line keeps (lines stay under PIPE_BUF)
+
+
+def _echo_text(echoes: tuple[tuple[int, int, int, int], ...]) -> str:
+    """``((5, 8, 1, 4),)`` as ``"5-8<1-4"``, cut to :data:`MAX_ECHOES_TEXT` characters."""
+    text = ";".join(f"{a}-{b}<{c}-{d}" for a, b, c, d in echoes)
+    return text if len(text) <= MAX_ECHOES_TEXT else text[: MAX_ECHOES_TEXT - 3].rsplit(";", 1)[0] + ";…"
+
+
+def _generate(task: _Task) -> tuple[str | None, str]:
+    """Write one output through a private temporary folder beside it; the error (if any) and the echoes."""
     from music21_melgen import engine
 
     output = Path(task.output)
@@ -169,20 +180,20 @@ def _generate(task: _Task) -> str | None:
             return (
                 f"the model's weights changed during the batch (sha256 {found[:12]}..., planned with "
                 f"{task.model_hash[:12]}...); run the batch again to use the new model throughout"
-            )
+            ), ""
         scratch.mkdir(parents=True)
         temporary = scratch / output.name  # same name: an .mxl names its inner file after it
-        engine.generate_file(task.source, temporary, seed=task.seed, model=model, **task.controls)
+        result = engine.generate_file(task.source, temporary, seed=task.seed, model=model, **task.controls)
         os.replace(temporary, output)
     except MelgenError as error:
-        return str(error)
+        return str(error), ""
     except OSError as error:
-        return f"{output}: cannot write: {error.strerror or error}"
+        return f"{output}: cannot write: {error.strerror or error}", ""
     except Exception as error:  # a library bug on one song must not end the batch
-        return f"{type(error).__name__}: {error}"
+        return f"{type(error).__name__}: {error}", ""
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return None
+    return None, _echo_text(result.echoes)
 
 
 def _maybe_die_for_test() -> None:
