@@ -324,21 +324,13 @@ def test_two_batches_at_once_into_one_folder(
 
 
 def test_the_manifest_says_which_passages_echoed_which(tmp_path: Path) -> None:
-    from music21 import harmony, meter, note, stream
+    from lead_sheets import chord_symbol_score
 
     from music21_melgen.batch import read_manifest, run_batch
 
-    part = stream.Part()
-    for number, figure in enumerate(["C", "F", "G", "C"] * 2, 1):
-        bar = stream.Measure(number=number)
-        if number == 1:
-            bar.insert(0, meter.TimeSignature("4/4"))
-        bar.insert(0, harmony.ChordSymbol(figure))
-        bar.append(note.Rest(quarterLength=4))
-        part.append(bar)
     source = tmp_path / "in" / "verse_twice.musicxml"
     source.parent.mkdir()
-    stream.Score([part]).write("musicxml", source)
+    chord_symbol_score(["C", "F", "G", "C"] * 2).write("musicxml", source)
     report = run_batch([str(source)], str(tmp_path / "out"), model=str(save_tiny_model(tmp_path / "model")))
     assert report.results[0].echoes == "5-8<1-4"
     assert read_manifest(report.manifest)[-1]["echoes"] == "5-8<1-4"

@@ -111,19 +111,11 @@ def test_form_measures_of_an_exact_and_a_fresh_melody() -> None:
 
 
 def test_engine_form_and_the_accessor_print_the_passages() -> None:
-    from music21 import harmony, meter, note, stream
+    from lead_sheets import chord_symbol_score
 
     import music21_melgen  # noqa: F401  (registers the accessor)
 
-    part = stream.Part()
-    for number, figure in enumerate(["C", "F", "G", "C"] * 2 + ["Am", "F", "Am", "Dm"] + ["C", "F", "G", "C"], 1):
-        bar = stream.Measure(number=number)
-        if number == 1:
-            bar.insert(0, meter.TimeSignature("4/4"))
-        bar.insert(0, harmony.ChordSymbol(figure))
-        bar.append(note.Rest(quarterLength=4))
-        part.append(bar)
-    score = stream.Score([part])
+    score = chord_symbol_score(["C", "F", "G", "C"] * 2 + ["Am", "F", "Am", "Dm"] + ["C", "F", "G", "C"])
     form = score.melgen.form()
     table = str(form)
     assert "repeated harmony" in table and "5-8" in table and "13-16" in table
