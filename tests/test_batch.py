@@ -334,3 +334,21 @@ def test_the_manifest_says_which_passages_echoed_which(tmp_path: Path) -> None:
     report = run_batch([str(source)], str(tmp_path / "out"), model=str(save_tiny_model(tmp_path / "model")))
     assert report.results[0].echoes == "5-8<1-4"
     assert read_manifest(report.manifest)[-1]["echoes"] == "5-8<1-4"
+
+
+def test_form_off_in_a_batch_writes_no_echoes_and_is_its_own_setting(tmp_path: Path) -> None:
+    from lead_sheets import chord_symbol_score
+
+    from music21_melgen.batch import run_batch
+    from music21_melgen.errors import GenerationError
+
+    source = tmp_path / "in" / "verse_twice.musicxml"
+    source.parent.mkdir()
+    chord_symbol_score(["C", "F", "G", "C"] * 2).write("musicxml", source)
+    model = str(save_tiny_model(tmp_path / "model"))
+    auto = run_batch([str(source)], str(tmp_path / "auto"), model=model)
+    off = run_batch([str(source)], str(tmp_path / "off"), model=model, form=None)
+    assert off.results[0].echoes == "" and auto.results[0].echoes == "5-8<1-4"
+    assert off.results[0].settings != auto.results[0].settings
+    with pytest.raises(GenerationError, match="form must be"):
+        run_batch([str(source)], str(tmp_path / "bad"), model=model, form=3)

@@ -54,7 +54,7 @@ MANIFEST_NAME = "manifest.jsonl"
 STATUSES = ("ok", "skipped", "failed")
 
 # Keywords of ``engine.generate_file`` beside the sampling controls that a batch passes on.
-_PASSED_THROUGH = ("chord_parts", "primer")
+_PASSED_THROUGH = ("chord_parts", "primer", "form")
 
 _PIPE_BUF = 4096  # POSIX minimum atomic pipe write; a manifest line stays below it
 _TEMP_MARK = ".melgen-tmp"  # a private folder beside an output: .melgen-tmp.HOST-PID-XXXXXXXX

@@ -72,7 +72,8 @@ def run_batch(
         Show a progress bar on standard error.
     **controls
         Sampling controls (``temperature``, ``top_p``, ... as ``melgen
-        generate`` takes them) and ``chord_parts`` / ``primer``, passed to
+        generate`` takes them) and ``chord_parts`` / ``primer`` / ``form`` (``"auto"``,
+        letters such as ``"AABA"``, or None: see ``engine.form``), passed to
         ``engine.generate_file`` for every song; checked before any work. A
         control left out (or ``MODEL_DEFAULT``) takes the model's recommended
         value (its checkpoint's ``sampling`` settings).
@@ -96,6 +97,9 @@ def run_batch(
     _check_primer(controls.get("primer"))
     started = time.perf_counter()
     controls = {name: value for name, value in controls.items() if value is not MODEL_DEFAULT}
+    controls.setdefault("form", "auto")
+    if not (controls["form"] is None or isinstance(controls["form"], str)):
+        raise GenerationError(f"form must be 'auto', letters such as 'AABA', or None; got {controls['form']!r:.40}")
     settings = _settings_hash(controls, _recommended(model))
     if isinstance(controls.get("primer"), (str, os.PathLike)):
         controls["primer"] = os.path.abspath(controls["primer"])  # workers may run elsewhere

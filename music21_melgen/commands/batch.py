@@ -19,6 +19,7 @@ from music21_melgen.commands.options import (
     add_sampling_arguments,
     count,
     parse_chord_parts,
+    parse_form,
     positive_int,
     sampling_controls,
 )
@@ -72,6 +73,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="parts to read the chords from in every score, names or numbers from 1, "
         "comma-separated (default: chord symbols, else Roman numerals, else the accompaniment)",
     )
+    group.add_argument(
+        "--form", type=parse_form, default="auto", metavar="auto|none|LETTERS",
+        help="which passages echo earlier ones in every score: auto (repeated harmony, default), "
+        "none, or letters over equal phrases such as AABA",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="regenerate outputs that are already there",
     )
@@ -98,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=args.progress,
             chord_parts=args.chord_parts,
+            form=args.form,
             **sampling_controls(args),
         )
     print(report.summary())
