@@ -410,7 +410,7 @@ def _sample_steps(
             # while a note sounds (and within longest_note), a rest within longest_rest; if
             # nothing is left, any note the representation has.
             can_hold = sounding & (ends[t + 1] - ends[onset] <= longest[onset] + 1e-9)
-            allowed = np.repeat(permitted[t][None, :], batch, axis=0)
+            allowed = np.broadcast_to(permitted[t], (batch, vocab)).copy()
             allowed[:, hold] &= can_hold
             if rest is not None:
                 allowed[:, rest] &= (previous != rest) | (ends[t + 1] - ends[rest_onset] <= longest_rest + 1e-9)
@@ -427,10 +427,9 @@ def _sample_steps(
             if echoed is not None and repetition > 0:
                 legal = p[rows, echoed] > 0  # a copy the rules allow (no hold of silence, no rest past its cap)
                 if legal.any():
-                    copy = np.zeros_like(p[legal])
-                    copy[np.arange(int(legal.sum())), echoed[legal]] = 1.0
-                    share = p[legal] / p[legal].sum(axis=1, keepdims=True)
-                    p[legal] = (1.0 - repetition) * share + repetition * copy
+                    mixed = (1.0 - repetition) * (p / p.sum(axis=1, keepdims=True))
+                    mixed[rows, echoed] += repetition
+                    p = mixed if legal.all() else np.where(legal[:, None], mixed, p)
             cdf = np.cumsum(p, axis=1)
             if top_p < 1.0:
                 # Nucleus: keep the likeliest events until top_p of the mass is covered.
