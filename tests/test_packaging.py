@@ -35,6 +35,8 @@ def test_corpus_adapters_and_training_live_under_the_package(wheel: zipfile.ZipF
     assert "music21_melgen/corpus_adapters/har.py" in names
     assert "music21_melgen/training/train.py" in names
     assert "music21_melgen/models/default/model.safetensors" in names
+    assert "music21_melgen/examples/__init__.py" in names
+    assert "music21_melgen/examples/sixteen_bars_in_f.musicxml" in names
 
 
 def test_a_users_own_training_folder_does_not_shadow_ours(tmp_path: Path) -> None:
