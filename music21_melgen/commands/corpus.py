@@ -5,6 +5,8 @@ corpus authors' reference outputs (:func:`music21_melgen.corpus_adapters.verify.
 prints the match counts and every mismatch, and exits 1 on any mismatch
 that is not a documented error of the reference. ``melgen corpus list DIR``
 prints one line per song: stem, analysts, melody transcriber, timing.
+``melgen corpus pop909 DIR`` reads every POP909 song folder of DIR and prints
+how many read cleanly, the skip reasons counted, then one line per song.
 """
 
 from __future__ import annotations
@@ -41,7 +43,27 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     listing.add_argument("folder", metavar="DIR", help="the corpus folder (layout or one flat folder)")
     listing.set_defaults(handler=_list)
+    pop = actions.add_parser(
+        "pop909", help="read every POP909 song: counts, skip reasons, sanity figures per song",
+        description="Read every song folder of a POP909 copy; print the counts and skip reasons, then one line per song.",
+    )
+    pop.add_argument("folder", metavar="DIR", help="the POP909 folder (one NNN/ folder per song)")
+    pop.add_argument("--limit", type=int, default=None, help="read only the first N songs")
+    pop.set_defaults(handler=_pop909)
     return parser
+
+
+def _pop909(args: argparse.Namespace) -> int:
+    from music21_melgen.corpus_adapters.pop909 import verify_pop909
+    from music21_melgen.errors import MelgenError
+
+    try:
+        summary = verify_pop909(args.folder, limit=args.limit)
+    except MelgenError as err:
+        print(f"error: {err}")
+        return 2
+    print("\n".join(summary.lines()))
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
