@@ -53,7 +53,6 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Sequence
 
-from importlib import import_module
 
 import numpy as np
 
@@ -69,11 +68,6 @@ __all__ = [
     "MelGen2019Model",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "WindowLSTM":  # moved to music21_melgen.window_network (torch); still importable from here
-        return import_module("music21_melgen.window_network").WindowLSTM
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 MELGEN_TEMPERATURE = 0.7  # MelGen's sampling temperature; controls.temperature multiplies it
 _EVAL_BATCH = 1024  # windows per forward pass when scoring a melody

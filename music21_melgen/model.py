@@ -38,16 +38,6 @@ __all__ = [
     "shifted_inputs",
 ]
 
-# Moved to music21_melgen.lstm_network (torch); still importable from here, importing torch then.
-_MOVED_TO_LSTM_NETWORK = ("MelodyLSTM", "weight_tensors", "load_weights")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_LSTM_NETWORK:
-        return getattr(import_module("music21_melgen.lstm_network"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # Sane bounds of the network's sizes (a checkpoint's config is checked against them
 # before anything is allocated; checkpoint.py also bounds the parameter count).
 MAX_WIDTH = 4096  # vocabulary, conditioning, embedding and hidden widths

@@ -57,7 +57,8 @@ def save_tiny_model(folder: Path) -> Path:
 
     from music21_melgen.checkpoint import save_checkpoint
     from music21_melgen.encoding import ChordGridRepresentation
-    from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+    from music21_melgen.lstm_network import MelodyLSTM
+    from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
 
     torch.manual_seed(0)
     representation = ChordGridRepresentation()

@@ -119,7 +119,8 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
     from music21_melgen.checkpoint import save_checkpoint
     from music21_melgen.encoding import ChordGridRepresentation
-    from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+    from music21_melgen.lstm_network import MelodyLSTM
+    from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
 
     folder = tmp_path_factory.mktemp("models")
     representation = ChordGridRepresentation()

@@ -11,7 +11,8 @@ import torch
 
 from music21_melgen.encoding import REST, ChordGridRepresentation
 from music21_melgen.errors import GenerationError
-from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+from music21_melgen.lstm_network import MelodyLSTM
+from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
 from music21_melgen.sampling import SamplingControls, generate_melody, sample_events, tempered_probabilities
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan
 

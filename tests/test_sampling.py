@@ -10,7 +10,8 @@ import torch
 
 from music21_melgen.encoding import ChordGridRepresentation
 from music21_melgen.errors import GenerationError
-from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+from music21_melgen.lstm_network import MelodyLSTM
+from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
 from music21_melgen.sampling import (
     GeneratedMelody,
     SamplingControls,

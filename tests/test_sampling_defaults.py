@@ -31,7 +31,8 @@ def _tiny_model(folder: Path, sampling: dict | None) -> Path:
     import torch
 
     from music21_melgen.encoding import ChordGridRepresentation
-    from music21_melgen.model import LstmMelodyModel, MelodyLSTM, MelodyLSTMConfig
+    from music21_melgen.lstm_network import MelodyLSTM
+    from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig
 
     torch.manual_seed(0)
     representation = ChordGridRepresentation()
