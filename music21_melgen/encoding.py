@@ -57,6 +57,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from music21_melgen.errors import GenerationError, ModelError, ScoreError
+from music21_melgen.form import echo_inputs, find_form, step_lags
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
@@ -380,6 +381,21 @@ class Representation:
         """``(events int64 [T], conditioning float32 [T, C])`` of a melody over a timeline."""
         encoded = self.encode_timeline(timeline)
         return self.encode_melody(encoded, notes), encoded.conditioning
+
+    def encode_with_echoes(
+        self, timeline: ChordTimeline, notes: Sequence[MelodyNote]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(events, conditioning, echo inputs)`` of a known melody, the grid built once.
+
+        The echo inputs (int64 [T], ``vocab_size`` = no echo) follow the form the
+        harmony implies (:func:`music21_melgen.form.find_form`), read from the
+        melody itself: what training and scoring feed a model that reads echoes.
+        """
+        encoded = self.encode_timeline(timeline)
+        events = self.encode_melody(encoded, notes)
+        measure_of_step = np.maximum(encoded.grid.measure_index, 0)
+        lags = step_lags(find_form(timeline), measure_of_step)
+        return events, encoded.conditioning, echo_inputs(events, lags, measure_of_step, self.vocab_size)
 
     def decode(self, events: Sequence[int] | np.ndarray, timeline: ChordTimeline) -> tuple[MelodyNote, ...]:
         """Melody notes of an event sequence; a HOLD with no sounding note is a rest."""

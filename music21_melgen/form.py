@@ -49,6 +49,7 @@ __all__ = [
     "reference_events",
     "echo_input",
     "echo_inputs",
+    "harmony_signatures",
 ]
 
 PASSAGE_BARS = 2  # measures of harmony that must repeat before a passage counts as an echo
@@ -100,7 +101,7 @@ def no_form(timeline: ChordTimeline) -> Form:
     return Form((None,) * count, (Passage("A", 0, count - 1, None, "form off"),), numbers)
 
 
-def _signatures(timeline: ChordTimeline) -> list[tuple]:
+def harmony_signatures(timeline: ChordTimeline) -> list[tuple]:
     """The harmony signature of each measure (see the module doc)."""
     measures = timeline.measures
     signatures: list[list] = [[m.length, m.time_signature] for m in measures]
@@ -125,7 +126,7 @@ def _signatures(timeline: ChordTimeline) -> list[tuple]:
 
 def find_form(timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS) -> Form:
     """The echoes a piece's harmony implies: each repeated passage echoes the latest earlier one."""
-    signatures = _signatures(timeline)
+    signatures = harmony_signatures(timeline)
     count = len(signatures)
     forward: list[int | None] = [None] * count  # the passage starting at each measure echoes one starting here
     for start in range(count - passage_bars + 1):

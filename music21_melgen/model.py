@@ -27,7 +27,6 @@ import numpy as np
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import ModelError
-from music21_melgen.form import echo_inputs, find_form, step_lags
 from music21_melgen.network import LstmSteps, check_shapes
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -303,13 +302,8 @@ class LstmMelodyModel(TorchMelodyModel):
 
     def log_likelihood(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:
         """Mean log2-probability per grid step of ``notes`` over ``timeline`` (≤ 0; torch)."""
-        events, conditioning = self.representation.encode(timeline, notes)
-        reference = None
-        if self.network_config.reference:  # the echoes the harmony implies, of the real melody
-            grid = self.representation.grid(timeline)
-            measure_of_step = np.maximum(grid.measure_index, 0)
-            lags = step_lags(find_form(timeline), measure_of_step)
-            reference = echo_inputs(events, lags, measure_of_step, self.network_config.vocab_size)
+        events, conditioning, echoes = self.representation.encode_with_echoes(timeline, notes)
+        reference = echoes if self.network_config.reference else None  # the real melody's echoes
         return float(self.event_log_probs(events, conditioning, reference).mean() / math.log(2))
 
     def bits_per_step(self, timeline: ChordTimeline, notes: Sequence[MelodyNote]) -> float:

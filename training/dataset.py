@@ -34,7 +34,6 @@ from music21_melgen.training.split import split_of
 
 from music21_melgen.encoding import REST, Representation
 from music21_melgen.errors import MelgenError, ScoreError
-from music21_melgen.form import echo_inputs, find_form, step_lags
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = [
@@ -165,10 +164,7 @@ def load_corpus(
                 encoded = representation.encode_timeline(timeline)
                 events = representation.encode_melody(encoded, notes)
                 timeline, notes = sung_part(timeline, notes, encoded.grid.measure_index[events != REST])
-                events, conditioning = representation.encode(timeline, notes)
-                measure_of_step = np.maximum(representation.grid(timeline).measure_index, 0)
-                lags = step_lags(find_form(timeline), measure_of_step)
-                reference = echo_inputs(events, lags, measure_of_step, representation.vocab_size)
+                events, conditioning, reference = representation.encode_with_echoes(timeline, notes)
             except ScoreError as error:
                 reason = "a meter the grid cannot hold" if "grid" in str(error) else "unusable harmony"
                 skipped[reason].append(name)

@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from fractions import Fraction
 
-from music21_melgen.form import PASSAGE_BARS, _signatures
+from music21_melgen.form import PASSAGE_BARS, harmony_signatures
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
 __all__ = ["FORM_MEASURES", "form_measures"]
@@ -72,7 +72,7 @@ def form_measures(notes: Sequence[MelodyNote], timeline: ChordTimeline) -> dict[
         key = frozenset(bar)
         repeated += key in seen
         seen.add(key)
-    signatures = _signatures(timeline)
+    signatures = harmony_signatures(timeline)
     count = len(signatures)
     pitch_scores: list[float] = []
     rhythm_scores: list[float] = []

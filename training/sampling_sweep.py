@@ -28,8 +28,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from music21_melgen.errors import GenerationError, MelgenError
 from music21_melgen.training.evaluate import SongSet, corpus_songs, evaluate, overlaps
+from music21_melgen.training.form_metrics import FORM_MEASURES
+
+from music21_melgen.errors import GenerationError, MelgenError
 
 __all__ = ["SweepRow", "Sweep", "parse_setting", "sweep", "format_markdown", "main"]
 
@@ -119,7 +121,7 @@ def sweep(
 
 
 def _form(measures: Mapping[str, float | None]) -> dict[str, float]:
-    return {name: float(measures.get(name) or 0.0) for name in ("bar_repeat", "chord_echo", "rhythm_echo")}
+    return {name: float(measures.get(name) or 0.0) for name in FORM_MEASURES}
 
 
 def _setting_text(setting: Mapping[str, Any]) -> str:
