@@ -22,23 +22,33 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-__all__ = ["SPLITS", "SALT", "split_of", "split_stems"]
+__all__ = ["SPLITS", "SALT", "split_key", "split_of", "split_stems"]
 
 SPLITS = ("train", "validation", "test")
 SALT = "melgen-split-v6:"  # changing it reshuffles every song: never do it silently
 
 
-def split_of(stem: str) -> str:
-    """``'train'``, ``'validation'`` or ``'test'`` for a song stem."""
-    bucket = int.from_bytes(hashlib.sha256((SALT + stem).encode("utf-8")).digest()[:8], "big") % 10
+def split_key(stem: str, corpus: str = "rock") -> str:
+    """The text hashed for a song: its stem in the Rock Corpus, ``"<corpus>/<stem>"`` elsewhere.
+
+    >>> split_key("hey_jude"), split_key("001", corpus="pop909")
+    ('hey_jude', 'pop909/001')
+    """
+    return stem if corpus == "rock" else f"{corpus}/{stem}"
+
+
+def split_of(stem: str, corpus: str = "rock") -> str:
+    """``'train'``, ``'validation'`` or ``'test'`` for a song stem of ``corpus``."""
+    key = split_key(stem, corpus)
+    bucket = int.from_bytes(hashlib.sha256((SALT + key).encode("utf-8")).digest()[:8], "big") % 10
     if bucket < 8:
         return "train"
     return "validation" if bucket == 8 else "test"
 
 
-def split_stems(stems: Iterable[str]) -> dict[str, list[str]]:
-    """Stems grouped by split (each list sorted; every split present, maybe empty)."""
+def split_stems(stems: Iterable[str], corpus: str = "rock") -> dict[str, list[str]]:
+    """Stems of ``corpus`` grouped by split (each list sorted; every split present, maybe empty)."""
     groups: dict[str, list[str]] = {name: [] for name in SPLITS}
     for stem in sorted(set(stems)):
-        groups[split_of(stem)].append(stem)
+        groups[split_of(stem, corpus)].append(stem)
     return groups
