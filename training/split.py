@@ -1,4 +1,4 @@
-"""The fixed train / validation / test split of the corpus, by song stem.
+"""The fixed train / validation / test split of each corpus, by song stem.
 
 A song goes wholly to one split, never window by window, so every validation
 and test figure is on songs the model never saw. The split of a stem is a
@@ -11,8 +11,17 @@ that puts at least 20 of the 200 Rock Corpus songs in validation and in test
 (``v6``: 158 / 22 / 20 songs). Both
 analysts' harmonisations of a song share its stem and thus its split.
 
+Other corpora hash ``"<corpus>/<stem>"`` the same way (:func:`split_key`;
+the Rock Corpus keeps the bare stem, so its split never moved). POP909, keyed
+``pop909/<folder name>``: 713 / 83 / 92 of its 888 songs, and 655 / 79 / 86
+of the 820 that read cleanly (the others are skipped by the reader, see
+:mod:`music21_melgen.corpus_adapters.pop909`). A folder of scores is keyed
+``scores/<file stem>``.
+
 >>> split_of("a_hard_days_night")
 'train'
+>>> split_of("003", corpus="pop909")
+'test'
 >>> sorted(split_stems(["a", "b", "c"]))
 ['test', 'train', 'validation']
 """
