@@ -1,7 +1,8 @@
 """The evaluation: generated melodies set beside real ones, model against model.
 
-One run takes a set of songs with real melodies (the held-out Rock Corpus
-songs, or any folder of scores that carry chords and a melody), writes a
+One run takes a set of songs with real melodies (the held-out songs of a
+corpus, Rock Corpus or POP909, or any folder of scores that carry chords and
+a melody, all read by :mod:`music21_melgen.training.sources`), writes a
 melody over each song's real chords with every model, measures everything
 with :mod:`music21_melgen.training.metrics`, and reports rows:
 
@@ -20,13 +21,9 @@ representation). The report is a table (:func:`format_table`), a JSON file
 and PNG plots of the three histograms, real against each row
 (:func:`write_report`).
 
-Score folders: the melody of a score is its *melody part*, chosen by the one
-rule of :func:`music21_melgen.parts.part_roles` that the chord reader and the
-primer reader use too: among the pitched, non-drum parts, the one with the
-highest mean pitch, which must be mostly monophonic (at least 90 % of its
-onsets single notes; a chord in it counts as its top note). Chord symbols
-and Roman numerals in that part are harmony, not melody. The chords are read with :func:`~music21_melgen.score_harmony.timeline_from_score`;
-a score whose only part is its melody must carry chord symbols or numerals.
+Score folders: the melody of a score is its *melody part*
+(:func:`music21_melgen.training.sources.melody_from_score`), the chords those
+:func:`~music21_melgen.score_harmony.timeline_from_score` reads.
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +40,7 @@ from music21_melgen.errors import MelgenError, ScoreError
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 from music21_melgen.training.form_metrics import form_measures, mean_form
 from music21_melgen.training.metrics import HISTOGRAMS, MelodyCounts, count_melody, overlap
+from music21_melgen.training.sources import SCORE_EXTENSIONS, melody_from_score
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -62,9 +59,6 @@ __all__ = [
 ]
 
 DEFAULT_MODELS = ("default", "melgen2019")  # the rows of a run when no --model is given
-
-# Files of a score folder that are read (music21's own formats).
-SCORE_EXTENSIONS = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".krn", ".abc", ".rntxt", ".mei")
 
 # Table and JSON names of the metrics, in the order the table prints them.
 METRIC_LABELS: dict[str, str] = {
@@ -139,7 +133,7 @@ class Goal:
 class Evaluation:
     """A whole run: the rows, the songs used, and how they were chosen."""
 
-    source: str  # 'rock corpus <dir>, split test' or 'scores <dir>'
+    source: str  # 'Rock Corpus <dir>, split test, sung part', 'POP909 <dir>, ...' or 'scores in <dir>'
     seed: int
     songs: list[str]
     rows: list[Row]
@@ -199,117 +193,43 @@ def corpus_songs(
     limit: int | None = None,
     whole_songs: bool = False,
 ) -> SongSet:
-    """The Rock Corpus songs of one split (``train``, ``validation``, ``test``, ``all``).
+    """The songs of one split (``train``, ``validation``, ``test``, ``all``) of a corpus folder.
 
-    Each song gives one entry per harmony analyst (``stem_dt``, ``stem_tdc``)
-    over its one melody, cut to its sung part (from the measure of the first
-    melody note to that of the last, :func:`music21_melgen.training.dataset.sung_part`) as in
+    The folder is a Rock Corpus or POP909 (or scores), told by what it holds
+    (:func:`music21_melgen.training.sources.detect_source`). Each Rock Corpus
+    song gives one entry per harmony analyst in ``analysts`` (``stem_dt``,
+    ``stem_tdc``) over its one melody; other corpora one entry per song. Every
+    song is cut to its sung part (from the measure of the first melody note to
+    that of the last, :func:`music21_melgen.training.dataset.sung_part`) as in
     training, so the loss here matches the test loss of ``melgen train``;
     ``whole_songs=True`` keeps the instrumental intro and outro. ``limit``
-    keeps the first songs (by stem).
-    Sequences without melody notes, or with unmetered measures the grid
-    cannot hold, are left out and listed in ``skipped``.
+    keeps the first songs (by stem). Songs that cannot be read, have no
+    melody notes, or have measures the grid cannot hold are left out and
+    listed in ``skipped``.
     """
-    from music21_melgen.corpus_adapters.corpus import iter_songs, load_corpus_song
-    from music21_melgen.encoding import REST, ChordGridRepresentation
-    from music21_melgen.training.dataset import sung_part
-    from music21_melgen.training.split import SPLITS, split_of
+    from music21_melgen.encoding import ChordGridRepresentation
+    from music21_melgen.training.dataset import sung_song
+    from music21_melgen.training.sources import CORPUS_NAMES, as_source, read_source
 
-    if split not in (*SPLITS, "all"):
-        raise MelgenError(f"unknown split {split!r} (known: {', '.join(SPLITS)}, all)")
-    stems = 0
+    source = as_source(corpus)
+    read = read_source(source, split, analysts=analysts, limit=limit)
     cut = "whole songs" if whole_songs else "sung part"
-    result = SongSet([], f"Rock Corpus {corpus}, split {split}, {cut}")
+    result = SongSet([], f"{CORPUS_NAMES[source.corpus]} {corpus}, split {split}, {cut}")
+    result.skipped = [f"{name}: {reason}" for name, reason in read.skipped]
     grid = ChordGridRepresentation()  # lays notes on steps to find the sung measures
-    for song in iter_songs(corpus):
-        if split != "all" and split_of(song.stem) != split:
-            continue
-        if limit is not None and stems >= limit:
-            break
-        stems += 1
-        for analyst in analysts:
-            name = f"{song.stem}_{analyst}"
-            if analyst not in song.harmony:
-                result.skipped.append(f"{name}: no analysis by {analyst}")
-                continue
+    for song in read.songs:
+        timeline, notes = song.timeline, song.notes
+        if not whole_songs:
             try:
-                data = load_corpus_song(song, analyst)
-            except MelgenError as error:
-                result.skipped.append(f"{name}: {error}")
-                continue
-            if not data.notes:
-                result.skipped.append(f"{name}: no melody notes")
-                continue
-            try:
-                timeline, notes = data.timeline, data.notes
-                if not whole_songs:
-                    encoded = grid.encode_timeline(timeline)
-                    events = grid.encode_melody(encoded, notes)
-                    timeline, notes = sung_part(timeline, notes, encoded.grid.measure_index[events != REST])
+                timeline, notes = sung_song(timeline, notes, grid)
             except ScoreError as error:
-                result.skipped.append(f"{name}: {error}")
+                result.skipped.append(f"{song.name}: {error}")
                 continue
-            result.songs.append(EvalSong(name, timeline, notes))
+        result.songs.append(EvalSong(song.name, timeline, notes))
     return result
 
 
 # --- songs from scores ---------------------------------------------------------------
-
-
-def _frac(value: float | Fraction) -> Fraction:
-    return Fraction(value).limit_denominator(1 << 16)
-
-
-def melody_from_score(score: Any) -> tuple[MelodyNote, ...]:
-    """The melody part of a music21 score as notes on the score's time axis.
-
-    The part is the one :func:`music21_melgen.parts.part_roles` calls the
-    melody; its notes are read by :func:`music21_melgen.parts.melody_of`
-    (tied notes of one pitch merge; a chord gives its top note).
-    ScoreError when no part fits.
-    """
-    from music21_melgen.parts import melody_of, part_roles, parts_of, pitched_notes
-    from music21_melgen.score_harmony import describe_score
-
-    where = describe_score(score)
-    roles = part_roles(score)
-    parts = parts_of(score)
-    if roles.melody is None:
-        if not roles.accompaniment:
-            raise ScoreError(f"{where}: no part with pitched notes, so no melody to compare with")
-        highest = max(
-            (parts[index] for index in roles.accompaniment),
-            key=lambda part: _mean_pitch(pitched_notes(part)),
-        )
-        elements = pitched_notes(highest)
-        singles = sum(1 for element in elements if len(element.pitches) == 1)
-        raise ScoreError(
-            f"{where}: the highest part ({highest.partName or highest.id}) is chords "
-            f"({singles} of {len(elements)} onsets are single notes), not a melody"
-        )
-    part = parts[roles.melody]
-    start = _frac(part.getOffsetInHierarchy(score)) if part is not score else Fraction(0)
-    return tuple(MelodyNote(start + n.offset, n.length, n.midi) for n in melody_of(part))
-
-
-def _mean_pitch(elements: Sequence[Any]) -> float:
-    heights = [p.ps for element in elements for p in element.pitches]
-    return sum(heights) / len(heights)
-
-
-def _score_song(path: Path) -> EvalSong:
-    from music21_melgen.engine import read_score
-    from music21_melgen.score_harmony import timeline_from_score
-
-    score = read_score(path)
-    notes = melody_from_score(score)
-    timeline = timeline_from_score(score)
-    parts = getattr(score, "parts", ())
-    if getattr(timeline, "source", "").startswith("chordified") and len(parts) < 2:
-        raise ScoreError(
-            f"{path}: the melody is the only part and there are no chord symbols or numerals"
-        )
-    return EvalSong(path.name, timeline, notes)
 
 
 def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> SongSet:
@@ -317,20 +237,15 @@ def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> SongS
 
     ScoreError names the file when one cannot be read or has no melody part.
     """
+    from music21_melgen.training.sources import Source, read_source
+
     root = Path(folder)
     if not root.is_dir():
         raise ScoreError(f"{root}: no such folder of scores")
-    paths = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in SCORE_EXTENSIONS)
-    if not paths:
+    if not any(p.is_file() and p.suffix.lower() in SCORE_EXTENSIONS for p in root.iterdir()):
         raise ScoreError(f"{root}: no scores found (looked for {' '.join(SCORE_EXTENSIONS)})")
-    songs = []
-    for path in paths[:limit]:
-        try:
-            songs.append(_score_song(path))
-        except ScoreError as error:
-            text = str(error)
-            raise ScoreError(text if str(path) in text else f"{path}: {text}") from None
-    return SongSet(songs, f"scores in {root}")
+    read = read_source(Source("scores", root), limit=limit)
+    return SongSet([EvalSong(song.name, song.timeline, song.notes) for song in read.songs], f"scores in {root}")
 
 
 # --- the run --------------------------------------------------------------------------
