@@ -69,7 +69,7 @@ KINDS: dict[str, ModelKind] = {
             representation=ChordGridRepresentation,
             model="music21_melgen.model:LstmMelodyModel",
             trainer="music21_melgen.training.train:train_lstm",
-            presets=("default", "tiny"),
+            presets=("default", "pop", "tiny"),
         ),
         ModelKind(
             name="melgen_window",
