@@ -69,7 +69,7 @@ def test_tiny_model_loss_falls_and_checkpoint_is_kept(few_songs, tmp_path):
     assert result.metrics["test_bits_per_step"] > 0 and result.metrics["val_bits_per_step"] > 0
     training = model.config["training"]
     assert training["command"] == "test" and training["preset"]["name"] == "tiny"
-    assert training["split"]["test"] == ["hey_jude"]
+    assert training["split"]["rock"]["test"] == ["hey_jude"]
     assert model.config["training_data_hash"] == few_songs.data_hash
 
 

@@ -11,12 +11,18 @@ in the output folder (rewritten atomically at each improvement), and the test
 loss of the best weights is added at the end.
 
 The trainer of a preset is its kind's (:data:`music21_melgen.kinds.KINDS`).
+The songs come from any mix of sources (Rock Corpus, POP909, score folders;
+:mod:`music21_melgen.training.sources`), each with its own fixed split; the
+checkpoint's ``training`` block records the sources and the stems of each
+split per corpus.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -34,6 +40,7 @@ from music21_melgen.lstm_network import MelodyLSTM
 from music21_melgen.model import LstmMelodyModel, MelodyLSTMConfig, shifted_inputs
 from music21_melgen.training.dataset import EncodedSong, load_corpus
 from music21_melgen.training.presets import TrainingPreset, get_preset
+from music21_melgen.training.sources import Source
 
 __all__ = [
     "TrainingResult",
@@ -43,6 +50,7 @@ __all__ = [
     "pad_references",
     "evaluate_bits",
     "train_lstm",
+    "split_by_corpus",
     "train",
 ]
 
@@ -168,8 +176,14 @@ def train_lstm(
     max_minutes: float | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    sources: Sequence[dict] = (),
 ) -> TrainingResult:
-    """Train :class:`MelodyLSTM` on encoded songs split into train / validation / test."""
+    """Train :class:`MelodyLSTM` on encoded songs split into train / validation / test.
+
+    ``sources`` (one JSON object per source: corpus, folder, data hash,
+    sequences; :attr:`~music21_melgen.training.dataset.EncodedCorpus.sources`)
+    are recorded in the checkpoint's ``training`` block.
+    """
     from tqdm import tqdm
 
     torch.set_num_threads(preset.threads)
@@ -254,7 +268,7 @@ def train_lstm(
                 model,
                 out,
                 metrics={"val_bits_per_step": round(best_val, 4), "best_epoch": best_epoch},
-                training=_training_block(preset, data_hash, command, elapsed, epoch, history, songs),
+                training=_training_block(preset, data_hash, command, elapsed, epoch, history, songs, sources),
                 sampling=dict(preset.sampling) or None,
             )
         else:
@@ -279,7 +293,7 @@ def train_lstm(
         model,
         out,
         metrics=metrics,
-        training=_training_block(preset, data_hash, command, seconds, epoch, history, songs),
+        training=_training_block(preset, data_hash, command, seconds, epoch, history, songs, sources),
         sampling=dict(preset.sampling) or None,
     )
     log(
@@ -297,6 +311,7 @@ def _training_block(
     epochs: int,
     history: list[dict],
     songs: dict[str, list[EncodedSong]],
+    sources: Sequence[dict] = (),
 ) -> dict:
     return {
         "preset": preset.to_dict(),
@@ -305,14 +320,46 @@ def _training_block(
         "seconds": round(seconds, 1),
         "epochs": epochs,
         "history": history,
-        "split": {name: sorted({s.stem for s in group}) for name, group in songs.items()},
+        "sources": [dict(source) for source in sources],
+        "split": split_by_corpus(songs),
         "sequences": {name: len(group) for name, group in songs.items()},
         "torch_threads": torch.get_num_threads(),
     }
 
 
+def split_by_corpus(songs: dict[str, list[EncodedSong]]) -> dict[str, dict[str, list[str]]]:
+    """The stems of each split, per corpus: ``{'rock': {'train': [...], ...}, 'pop909': ...}``."""
+    corpora = sorted({song.corpus for group in songs.values() for song in group})
+    return {
+        corpus: {name: sorted({s.stem for s in group if s.corpus == corpus}) for name, group in songs.items()}
+        for corpus in corpora
+    }
+
+
+def _command(
+    sources: Sequence[str | os.PathLike | Source],
+    out: str | Path,
+    preset: str,
+    max_epochs: int | None,
+    max_minutes: float | None,
+) -> str:
+    """The ``melgen train`` line of a run: every source, then the settings."""
+    words = ["melgen", "train"]
+    for source in sources:
+        if isinstance(source, Source):
+            words += ["--scores" if source.corpus == "scores" else "--corpus", str(source.folder)]
+        else:
+            words += ["--corpus", str(source)]
+    words += ["--out", str(out), "--preset", preset]
+    if max_epochs is not None:
+        words += ["--epochs", str(max_epochs)]
+    if max_minutes is not None:
+        words += ["--max-minutes", f"{max_minutes:g}"]
+    return " ".join(words)
+
+
 def train(
-    corpus: str | Path,
+    corpus: str | os.PathLike | Source | Sequence[str | os.PathLike | Source],
     out: str | Path,
     *,
     preset: str | TrainingPreset = "default",
@@ -320,24 +367,33 @@ def train(
     max_minutes: float | None = None,
     progress: bool = True,
     command: str | None = None,
+    stems: set[str] | None = None,
+    limit: int | None = None,
     log: Callable[[str], None] = print,
 ) -> TrainingResult:
-    """Train ``preset`` on the Rock Corpus folder ``corpus``; write the checkpoint to ``out``."""
+    """Train ``preset`` on one song source or several; write the checkpoint to ``out``.
+
+    ``corpus``: a folder (Rock Corpus, POP909 or scores, told by what it
+    holds), a :class:`~music21_melgen.training.sources.Source`, or a list of
+    them. ``stems`` and ``limit`` keep a few songs of each source (tests).
+    """
     chosen = preset if isinstance(preset, TrainingPreset) else get_preset(preset)
     kind = kind_of(chosen.kind)
     if max_epochs is not None and max_epochs < 1:
         raise ModelError(f"--epochs must be at least 1, got {max_epochs}")
     if max_minutes is not None and not max_minutes > 0:
         raise ModelError(f"--max-minutes must be positive, got {max_minutes}")
+    sources = [corpus] if isinstance(corpus, (str, os.PathLike, Source)) else list(corpus)
+    if not sources:
+        raise ModelError("no training data: give at least one --corpus DIR or --scores DIR")
     representation = kind.representation(chosen.grid)
-    data = load_corpus(corpus, representation, log=log)
+    data = load_corpus(sources, representation, stems=stems, limit=limit, log=log)
     if command is None:
-        command = f"melgen train --corpus {corpus} --out {out} --preset {chosen.name}"
-        if max_epochs is not None:
-            command += f" --epochs {max_epochs}"
-        if max_minutes is not None:
-            command += f" --max-minutes {max_minutes:g}"
-    return kind.train_function()(
+        command = _command(sources, out, chosen.name, max_epochs, max_minutes)
+    trainer = kind.train_function()
+    # Trainers that record their sources take them (the melgen2019 trainer does not yet).
+    extra = {"sources": data.sources} if "sources" in inspect.signature(trainer).parameters else {}
+    return trainer(
         chosen,
         data.by_split(),
         Path(out),
@@ -348,4 +404,5 @@ def train(
         max_minutes=max_minutes,
         progress=progress,
         log=log,
+        **extra,
     )
