@@ -1,7 +1,8 @@
 """``melgen evaluate``: generated melodies against real ones, model against model.
 
-A thin layer over :mod:`music21_melgen.training.evaluate`: reads the held-out Rock Corpus
-songs (``--corpus``, split ``test`` by default) or a folder of scores with
+A thin layer over :mod:`music21_melgen.training.evaluate`: reads the held-out songs
+of a corpus (``--corpus``: a Rock Corpus or POP909 folder, split ``test`` by
+default, read by :mod:`music21_melgen.training.sources`) or a folder of scores with
 chords and a melody (``--scores``), generates over their real chords with each
 ``--model`` (first: the one under test; default ``default`` then ``seed``),
 prints the table and the goals, and writes ``evaluation.json``,
@@ -33,7 +34,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--corpus", metavar="DIR", help="Rock Corpus folder (har/, mel/)")
+    source.add_argument(
+        "--corpus", metavar="DIR", help="Rock Corpus folder (har/, mel/) or POP909 folder (NNN/ song folders)"
+    )
     source.add_argument(
         "--scores", metavar="DIR",
         help="a folder of scores with chords and a melody part (the highest mostly-monophonic part)",
@@ -59,7 +62,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--analysts", default="dt,tdc", metavar="A,B",
-        help="whose Rock Corpus harmonies to read: dt, tdc or both (default); the form measures use dt",
+        help="whose Rock Corpus harmonies to read: dt, tdc or both (default; Rock Corpus only); "
+        "the form measures use dt",
     )
     tuning = parser.add_argument_group(
         "sampling of the first model (each model otherwise samples with its own recommended settings)"
