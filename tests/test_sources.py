@@ -195,3 +195,13 @@ def test_melgen_train_scores_command(score_folder: Path, tmp_path: Path, capsys)
     (rock / "har" / "x_dt.har").write_text("S: [C] I |\n")
     assert main(["train", "--scores", str(rock), "--out", str(out)]) == 2
     assert "not a folder of scores (it holds Rock Corpus)" in capsys.readouterr().err
+
+
+def test_evaluate_reads_pop909_through_the_sources(pop909: Path):
+    from music21_melgen.training.evaluate import corpus_songs
+
+    sung = corpus_songs(pop909, split="test", limit=1)
+    whole = corpus_songs(pop909, split="test", limit=1, whole_songs=True)
+    assert sung.source.startswith("POP909 ") and "split test, sung part" in sung.source
+    assert [song.name for song in sung.songs] == [song.name for song in whole.songs] == ["003"]
+    assert len(sung.songs[0].timeline.measures) <= len(whole.songs[0].timeline.measures)
