@@ -45,6 +45,15 @@ def test_aaba_with_a_bridge_and_a_transposed_return() -> None:
     assert "repeated harmony" in str(form)
 
 
+def test_verse_two_echoes_verse_one_not_the_last_turn_of_the_loop() -> None:
+    loop, chorus = [0, 5, 0, 5], [9, 2, 9, 7]  # a verse over a two-bar loop of chords
+    form = find_form(timeline(loop + chorus + loop))
+    assert form.reference[2:4] == (0, 1)  # inside the first verse, the loop's first turn
+    # The second verse: the latest [I, IV] before it starts at measure 3, but its whole
+    # line matches the first verse from measure 1 on: that is the echo a singer hears.
+    assert form.reference[8:12] == (0, 1, 2, 3)
+
+
 def test_two_bars_of_repeated_harmony_are_needed() -> None:
     form = find_form(timeline([0, 5, 7, 9, 0, 2, 7, 5]))  # only single bars repeat
     assert form.reference == (None,) * 8
