@@ -143,10 +143,10 @@ class SamplingControls:
     # for the rest of the piece; 8 quarters (two 4/4 bars) cut 10 % of the corpus's rests.
     longest_rest: Fraction | None = Fraction(8)
     candidates: int = 1  # melodies sampled; the one the model finds likeliest is kept
-    # Form: how closely a passage that echoes an earlier one (music21_melgen.form) repeats
-    # it, 0..1: 0 = as the model learned (it sees the earlier passage and echoes it as real
-    # songs do), 1 = exact repetition wherever the rules allow; between, each step copies
-    # the echoed event with that extra probability.
+    # Form: the chance, 0..1, that a measure which echoes an earlier one (music21_melgen.form)
+    # repeats it exactly; otherwise the model writes it, seeing the earlier measure, and
+    # echoes it as real songs do. 0 = as the model learned, 1 = exact repetition wherever
+    # the rules allow.
     repetition: float = 0.0
 
     def __post_init__(self) -> None:

@@ -285,13 +285,18 @@ def _sample_events(
     uniforms = np.stack(
         [np.random.default_rng(np.random.SeedSequence([controls.seed, i])).random(total) for i in range(batch)]
     )
+    # Whether each echoing measure is copied whole: a stream of its own, so the notes drawn
+    # do not depend on the repetition setting except where a measure is copied.
+    copies = np.stack(
+        [np.random.default_rng(np.random.SeedSequence([controls.seed, i, 1])).random(total) for i in range(batch)]
+    ) < float(controls.repetition)
     network = model.step_network()
     network.start(tables, batch)
     lags = step_lags(form, tables.measure_of_step)  # steps back to the echoed step, 0 = none
     events, log_likelihood = _sample_steps(
         network, tables, start, forced, weight, uniforms, longest, longest_rest,
         controls.continuation_reduction or (1.0, 1.0), inverse_temperature, float(controls.top_p),
-        lags, float(controls.repetition),
+        lags, copies,
     )
     steps = max(total - start, 1)
     return SampledEvents(tables, events, log_likelihood / steps / math.log(2), start)
@@ -358,16 +363,17 @@ def _sample_steps(
     inverse_temperature: float,
     top_p: float,
     lags: np.ndarray,
-    repetition: float,
+    copies: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The sampling loop, for every model kind: events [B, T] and log-likelihoods [B] (nats).
 
     Steps before ``start`` are teacher-forced to ``forced``; ``weight`` [T, V]
     is the allowed-event mask times the chord-tone weight; ``longest`` [T]
     the quarters a note begun at each step may last; ``lags`` [T] the steps
-    back to the aligned step of the echoed passage (0: none), whose event the
-    network reads and, with ``repetition`` > 0, is copied with that extra
-    probability where the rules allow it.
+    back to the aligned step of the echoed measure (0: none), whose event the
+    network reads; ``copies`` [B, T], read at the first step of each measure,
+    says whether an echoing measure repeats its echo exactly (each step copied
+    where the rules allow it).
     """
     batch, total = uniforms.shape
     vocab = weight.shape[1]
@@ -384,14 +390,16 @@ def _sample_steps(
     # Per-step Python values and masks computed once: the loop runs ~100 small numpy calls a step.
     measure = tables.measure_of_step.tolist()
     lag_of = lags.tolist()
-    echoes = network.uses_reference or repetition > 0
+    echoes = network.uses_reference or bool(copies.any())
     permitted = weight > 0  # [T, V]
     notes = _as_slice(is_note)  # a slice reads faster than a boolean mask, and sums the same
     no_echo = np.full(batch, network.none_reference) if network.uses_reference else None
     matching = np.ones(batch, dtype=bool)  # every step of this measure so far equals its echo
+    copying = np.zeros(batch, dtype=bool)  # this measure repeats its echo exactly
     for t in range(total):
         if t == 0 or measure[t] != measure[t - 1]:
             matching[:] = True
+            copying = copies[:, t]
         echoed = None
         if echoes and lag_of[t] > 0:
             echoed = events[:, t - lag_of[t]]  # what the melody did at the aligned step of the echoed passage
@@ -424,12 +432,12 @@ def _sample_steps(
             p[:, hold] *= can_hold / factor
             if nothing_left:
                 p[empty] = tempered[empty]
-            if echoed is not None and repetition > 0:
-                legal = p[rows, echoed] > 0  # a copy the rules allow (no hold of silence, no rest past its cap)
-                if legal.any():
-                    mixed = (1.0 - repetition) * (p / p.sum(axis=1, keepdims=True))
-                    mixed[rows, echoed] += repetition
-                    p = mixed if legal.all() else np.where(legal[:, None], mixed, p)
+            if echoed is not None and copying.any():
+                # A copy the rules allow (no hold of silence, no rest past its cap); else the model's draw.
+                copied = copying & (p[rows, echoed] > 0)
+                if copied.any():
+                    p[copied] = 0.0
+                    p[copied, echoed[copied]] = 1.0
             cdf = np.cumsum(p, axis=1)
             if top_p < 1.0:
                 # Nucleus: keep the likeliest events until top_p of the mass is covered.
