@@ -30,7 +30,7 @@ from music21_melgen.musicxml_merge import (
     read_musicxml_bytes,
 )
 
-__all__ = ["check_input", "read_score", "read_source"]
+__all__ = ["check_input", "read_book", "read_score", "read_source"]
 
 
 def read_score(path: str | os.PathLike, *, limit: int = MAX_UNPACKED_BYTES) -> stream.Score:
@@ -76,11 +76,8 @@ def _one_line(error: BaseException) -> str:
     return first if len(lines) == 1 else first + " ..."
 
 
-def read_source(source: Path, limit: int = MAX_UNPACKED_BYTES) -> tuple[stream.Score, bytes | None, str]:
-    """The score of ``source``, the input's own bytes (MusicXML text or MIDI file) and their kind.
-
-    The kind is 'musicxml', 'midi' or '' (other formats: no bytes kept).
-    """
+def _parse(source: Path, limit: int) -> tuple[Any, bytes | None, str]:
+    """What music21 makes of ``source`` (a Score, an Opus, a Part ...), its bytes and their kind."""
     check_input(source)
     suffix = source.suffix.lower()
     original: bytes | None = None
@@ -101,6 +98,44 @@ def read_source(source: Path, limit: int = MAX_UNPACKED_BYTES) -> tuple[stream.S
             f"{source}: music21 cannot read it as a score ({type(error).__name__}: {_one_line(error)}); "
             "give a MusicXML, MIDI, ABC, RomanText, Humdrum or Rock Corpus .har file"
         ) from None
+    return parsed, original, kind
+
+
+def _as_score(parsed: Any, source: Path) -> stream.Score:
+    if not isinstance(parsed, stream.Score):
+        score = stream.Score()
+        score.insert(0, parsed)
+        parsed = score
+    if parsed.metadata is None:
+        parsed.metadata = metadata.Metadata()
+    parsed.metadata.filePath = str(source)
+    return parsed
+
+
+def read_book(path: str | os.PathLike, *, limit: int = MAX_UNPACKED_BYTES) -> list[stream.Score]:
+    """Every score of a file: the tunes of a book (an ABC file of several ``X:`` tunes), or the one score.
+
+    Read as :func:`read_score` reads (same errors), but a book gives all its
+    tunes, in file order, instead of an error; each keeps its metadata
+    (``metadata.number`` is the tune's ``X:`` number) and names the file in
+    ``metadata.filePath``. ScoreError when the file holds no score.
+    """
+    source = Path(path)
+    parsed = _parse(source, limit)[0]
+    if isinstance(parsed, stream.Opus):
+        scores = list(parsed.scores)
+        if not scores:
+            raise ScoreError(f"{source}: the file holds no score")
+        return [_as_score(score, source) for score in scores]
+    return [_as_score(parsed, source)]
+
+
+def read_source(source: Path, limit: int = MAX_UNPACKED_BYTES) -> tuple[stream.Score, bytes | None, str]:
+    """The score of ``source``, the input's own bytes (MusicXML text or MIDI file) and their kind.
+
+    The kind is 'musicxml', 'midi' or '' (other formats: no bytes kept).
+    """
+    parsed, original, kind = _parse(source, limit)
     if isinstance(parsed, stream.Opus):
         scores = list(parsed.scores)
         if not scores:
@@ -111,11 +146,4 @@ def read_source(source: Path, limit: int = MAX_UNPACKED_BYTES) -> tuple[stream.S
                 "score: put each tune in a file of its own (or call generate on each of opus.scores)"
             )
         parsed = scores[0]
-    if not isinstance(parsed, stream.Score):
-        score = stream.Score()
-        score.insert(0, parsed)
-        parsed = score
-    if parsed.metadata is None:
-        parsed.metadata = metadata.Metadata()
-    parsed.metadata.filePath = str(source)
-    return parsed, original, kind
+    return _as_score(parsed, source), original, kind

@@ -232,10 +232,14 @@ def corpus_songs(
 # --- songs from scores ---------------------------------------------------------------
 
 
-def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> SongSet:
-    """Every score in ``folder`` (files ending in :data:`SCORE_EXTENSIONS`), sorted by name.
+def score_songs(folder: str | os.PathLike, *, split: str = "all", limit: int | None = None) -> SongSet:
+    """The scores in ``folder`` (files ending in :data:`SCORE_EXTENSIONS`), sorted by name, whole.
 
-    ScoreError names the file when one cannot be read or has no melody part.
+    ``split`` (``train``, ``validation``, ``test``; default ``all``) keeps the
+    songs of that split (key ``scores/<file stem>``, a tune of an ABC book
+    ``scores/<file stem>/<X: number>``). ScoreError names the file when one
+    cannot be read or has no melody part; a tune of a book that cannot be
+    used is left out and listed in ``skipped``.
     """
     from music21_melgen.training.sources import Source, read_source
 
@@ -244,8 +248,13 @@ def score_songs(folder: str | os.PathLike, *, limit: int | None = None) -> SongS
         raise ScoreError(f"{root}: no such folder of scores")
     if not any(p.is_file() and p.suffix.lower() in SCORE_EXTENSIONS for p in root.iterdir()):
         raise ScoreError(f"{root}: no scores found (looked for {' '.join(SCORE_EXTENSIONS)})")
-    read = read_source(Source("scores", root), limit=limit)
-    return SongSet([EvalSong(song.name, song.timeline, song.notes) for song in read.songs], f"scores in {root}")
+    read = read_source(Source("scores", root), split, limit=limit)
+    where = f"scores in {root}" + ("" if split == "all" else f", split {split}")
+    return SongSet(
+        [EvalSong(song.name, song.timeline, song.notes) for song in read.songs],
+        where,
+        [f"{name}: {reason}" for name, reason in read.skipped],
+    )
 
 
 # --- the run --------------------------------------------------------------------------

@@ -9,13 +9,17 @@ Three kinds of folder are read, each told by what it holds (:func:`detect_source
   ``chord_midi.txt``, read by :mod:`music21_melgen.corpus_adapters.pop909`;
 * ``scores`` — files music21 reads (:data:`SCORE_EXTENSIONS`), each a song:
   chords from :func:`~music21_melgen.score_harmony.timeline_from_score`, the
-  melody from the melody part (:func:`melody_from_score`).
+  melody from the melody part (:func:`melody_from_score`); a book of tunes
+  (an ABC file of several ``X:`` tunes) gives one song per tune
+  (:func:`book_songs`: stem ``<file stem>/<X: number>``, name ``<file>#<number>``).
 
 :func:`read_source` gives the songs of one split (the fixed per-corpus split
 of :mod:`music21_melgen.training.split`) and every song left out with its
 reason, never dropping one silently. Corpus songs that cannot be read are
 skipped (the corpora hold a few); a score that cannot be read is an error
-naming the file, since the user chose every file of a score folder.
+naming the file, since the user chose every file of a score folder. A tune
+of a book that cannot be used (no chords, no melody) is skipped with its
+reason: books such as the Nottingham collection hold a few.
 
 The melody part of a score is the one :func:`music21_melgen.parts.part_roles`
 calls the melody (the rule the chord reader and the primer reader use too):
@@ -29,6 +33,7 @@ chord symbols or numerals.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -47,6 +52,7 @@ __all__ = [
     "SourceRead",
     "SourceSong",
     "as_source",
+    "book_songs",
     "detect_source",
     "melody_from_score",
     "read_source",
@@ -231,10 +237,76 @@ def _read_pop909(source: Source, keep: Any, analysts: tuple[str, ...], limit: in
 
 def _read_scores(source: Source, keep: Any, analysts: tuple[str, ...], limit: int | None) -> SourceRead:
     result = SourceRead(source)
-    paths = [path for path in _score_files(source.folder) if keep(path.stem)]
-    for path in paths[:limit]:
+    count = 0
+    for path in _score_files(source.folder):
+        if limit is not None and count >= limit:
+            break
+        if not _is_book(path):
+            if not keep(path.stem):
+                continue
+            result.files.append(path)
+            result.songs.append(score_song(path))
+            count += 1
+            continue
         result.files.append(path)
-        result.songs.append(score_song(path))
+        for stem, name, song in book_songs(path, keep):
+            if limit is not None and count >= limit:
+                break
+            count += 1
+            if isinstance(song, SourceSong):
+                result.songs.append(song)
+            else:
+                result.skipped.append((name, song))
+    return result
+
+
+def _is_book(path: Path) -> bool:
+    """Whether ``path`` is an ABC file of several tunes (``X:`` lines), told from its text without parsing."""
+    if path.suffix.lower() != ".abc":
+        return False
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False  # score_song says why it cannot be read
+    return len(_TUNE_START.findall(text)) > 1
+
+
+_TUNE_START = re.compile(r"^X:", re.MULTILINE)
+
+
+def book_songs(path: str | os.PathLike, keep: Any = None) -> list[tuple[str, str, SourceSong | str]]:
+    r"""The tunes of a book (an ABC file of several tunes) as ``(stem, name, song or reason)``.
+
+    A tune's stem is ``"<file stem>/<X: number>"`` (its position from 1, as
+    ``n<position>``, when the number is missing or repeats in the file), the
+    unit of the split (key ``scores/<file stem>/<number>``); its name is
+    ``"<file name>#<number>"``. ``keep(stem)`` chooses tunes (default all). A
+    tune that cannot be used (no chords, no melody part, no notes) gives the
+    reason instead of a song; a file that cannot be read raises ScoreError.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "two.abc").write_text(
+    ...     'X:1\nT:A\nM:3/4\nL:1/4\nK:G\n"G"GAB|"D7"A2F|"G"G3|]\n\n'
+    ...     'X:2\nT:B\nM:3/4\nL:1/4\nK:G\nGAB|A2F|G3|]\n')
+    >>> [(stem, name, getattr(song, "name", song)) for stem, name, song in book_songs(folder / "two.abc")]
+    [('two/1', 'two.abc#1', 'two.abc#1'), ('two/2', 'two.abc#2', 'the melody is the only part and there are no chord symbols or numerals')]
+    """
+    from music21_melgen.reading import read_book
+
+    file = Path(path)
+    scores = read_book(file)
+    numbers = [str(getattr(score.metadata, "number", None) or "").strip() for score in scores]
+    result: list[tuple[str, str, SourceSong | str]] = []
+    for position, (score, number) in enumerate(zip(scores, numbers), start=1):
+        tune = number if number and numbers.count(number) == 1 and "/" not in number else f"n{position}"
+        stem, name = f"{file.stem}/{tune}", f"{file.name}#{tune}"
+        if keep is not None and not keep(stem):
+            continue
+        try:
+            result.append((stem, name, _song_of_score(score, file, stem, name)))
+        except ScoreError as error:
+            result.append((stem, name, str(error).removeprefix(f"{name}: ")))
     return result
 
 
@@ -245,22 +317,34 @@ def score_song(path: str | os.PathLike) -> SourceSong:
     has no chords (its only part is the melody, with no chord symbols or numerals).
     """
     from music21_melgen.engine import read_score
-    from music21_melgen.score_harmony import timeline_from_score
 
     file = Path(path)
     try:
         score = read_score(file)
+    except MelgenError as error:
+        text = str(error)
+        raise ScoreError(text if str(file) in text else f"{file}: {text}") from None
+    return _song_of_score(score, file, file.stem, file.name, where=str(file))
+
+
+def _song_of_score(score: Any, file: Path, stem: str, name: str, where: str = "") -> SourceSong:
+    """A parsed score as a song; ScoreError starting ``"<where or name>: "`` when it cannot be used."""
+    from music21_melgen.score_harmony import timeline_from_score
+
+    where = where or name
+    try:
         notes = melody_from_score(score)
         timeline = timeline_from_score(score)
     except MelgenError as error:
         text = str(error)
-        raise ScoreError(text if str(file) in text else f"{file}: {text}") from None
+        text = text.removeprefix(f"{file}: ")
+        raise ScoreError(f"{where}: {text}") from None
     parts = getattr(score, "parts", ())
     if getattr(timeline, "source", "").startswith("chordified") and len(parts) < 2:
-        raise ScoreError(f"{file}: the melody is the only part and there are no chord symbols or numerals")
+        raise ScoreError(f"{where}: the melody is the only part and there are no chord symbols or numerals")
     if not notes:
-        raise ScoreError(f"{file}: the melody part has no notes")
-    return SourceSong("scores", file.stem, "", timeline, notes, name=file.name)
+        raise ScoreError(f"{where}: the melody part has no notes")
+    return SourceSong("scores", stem, "", timeline, notes, name=name)
 
 
 def _frac(value: float | Fraction) -> Fraction:

@@ -16,7 +16,7 @@ the Rock Corpus keeps the bare stem, so its split never moved). POP909, keyed
 ``pop909/<folder name>``: 713 / 83 / 92 of its 888 songs, and 655 / 79 / 86
 of the 820 that read cleanly (the others are skipped by the reader, see
 :mod:`music21_melgen.corpus_adapters.pop909`). A folder of scores is keyed
-``scores/<file stem>``.
+``scores/<file stem>``, a tune of an ABC book ``scores/<file stem>/<X: number>``.
 
 >>> split_of("a_hard_days_night")
 'train'

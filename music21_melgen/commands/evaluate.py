@@ -3,7 +3,8 @@
 A thin layer over :mod:`music21_melgen.training.evaluate`: reads the held-out songs
 of a corpus (``--corpus``: a Rock Corpus or POP909 folder, split ``test`` by
 default, read by :mod:`music21_melgen.training.sources`) or a folder of scores with
-chords and a melody (``--scores``), generates over their real chords with each
+chords and a melody (``--scores``, every score unless ``--split`` is given; an
+ABC book gives one song per tune), generates over their real chords with each
 ``--model`` (first: the one under test; default ``default`` then ``seed``),
 prints the table and the goals, and writes ``evaluation.json``,
 ``evaluation.md`` and the histogram plots into ``--out``.
@@ -47,8 +48,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "is the one under test (default: --model default --model seed)",
     )
     parser.add_argument(
-        "--split", choices=("train", "validation", "test", "all"), default="test",
-        help="which corpus songs (default: test, the held-out ones)",
+        "--split", choices=("train", "validation", "test", "all"),
+        help="which songs: the held-out test split by default for --corpus, every score by default "
+        "for --scores (a model trained on that folder: give --split test)",
     )
     parser.add_argument("--out", default="evaluation", metavar="DIR", help="report folder (default: evaluation)")
     parser.add_argument(
@@ -79,9 +81,11 @@ def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces this run."""
     words = ["melgen", "evaluate"]
     if args.corpus is not None:
-        words += ["--corpus", args.corpus, "--split", args.split]
+        words += ["--corpus", args.corpus, "--split", args.split or "test"]
     else:
         words += ["--scores", args.scores]
+        if args.split is not None:
+            words += ["--split", args.split]
     for model in args.model or ():
         words += ["--model", model]
     words += ["--seed", str(args.seed), "--out", args.out]
@@ -113,10 +117,10 @@ def run(args: argparse.Namespace) -> int:
     if args.corpus is not None:
         analysts = tuple(name.strip() for name in args.analysts.split(",") if name.strip())
         songs = corpus_songs(
-            args.corpus, split=args.split, limit=args.limit, whole_songs=args.whole_songs, analysts=analysts
+            args.corpus, split=args.split or "test", limit=args.limit, whole_songs=args.whole_songs, analysts=analysts
         )
     else:
-        songs = score_songs(args.scores, limit=args.limit)
+        songs = score_songs(args.scores, split=args.split or "all", limit=args.limit)
     say(f"{songs.source}: {len(songs.songs)} songs")
     models = args.model or list(DEFAULT_MODELS)
     evaluation = evaluate(
