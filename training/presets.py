@@ -117,18 +117,19 @@ class TrainingPreset:
 # reduction off (both cut the notes the model wants); the chord-tone weight that
 # puts the chord-tone ratio nearest the real melodies'; no note longer than a
 # bar (the corpus's melodies never hold a note past two beats); with form,
-# repetition 0.15 (chord and rhythm echo within 0.03 of the real melodies; more
-# overshoots them), temperature 0.98 (fewer notes per bar than 1.01, every
-# histogram overlap still >= 0.90) and rests up to 32 quarters (more rest, as
-# real songs breathe).
+# repetition 0.25 (a quarter of the echoing measures repeat their echo whole:
+# bar repeat, chord and rhythm echo within 0.03 of the real melodies on whole
+# songs), temperature 1.06 (lower temperatures cut the 16th notes real melodies
+# have and the note-length overlap falls under 0.90) and rests up to 32
+# quarters (more rest, as real songs breathe).
 DEFAULT_SAMPLING = {
-    "temperature": 0.98,
+    "temperature": 1.06,
     "top_p": 1.0,
     "chord_tone_weight": 1.2,
     "continuation_reduction": None,
     "longest_note": {"bars": 1},
     "longest_rest": 32,
-    "repetition": 0.15,
+    "repetition": 0.25,
 }
 # MelGen's own sampling: temperature 0.7 (inside the melgen2019 model, so 1.0 here), no
 # nucleus, continuation reduction 1.3 x1.4.
