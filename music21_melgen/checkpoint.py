@@ -72,7 +72,7 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-BUNDLED_MODELS = ("default", "melgen2019")  # names resolve_model turns into MODELS_DIR/<name>
+BUNDLED_MODELS = ("default", "pop", "melgen2019")  # names resolve_model turns into MODELS_DIR/<name>
 RENAMED_MODELS = {"seed": "melgen2019"}  # old names that still work, with a DeprecationWarning
 # Sane bounds, checked before anything is allocated (the config classes bound each number).
 MAX_CONFIG_BYTES = 4 << 20  # a config.json is a few kB; a larger file is refused unread
