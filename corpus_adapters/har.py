@@ -125,6 +125,7 @@ class HarmonyAnalysis:
     measure_slots: tuple[tuple[tuple[str, int], ...], ...] = ()
     unused_sections: tuple[str, ...] = ()  # defined but never used, reverse definition order
     marked_measures: frozenset[int] = frozenset()  # measures holding a key or meter token
+    sections: tuple[str | None, ...] = ()  # one per measure: the section of S it lies in ('Vr'), None in S itself
 
     def expanded_text(self) -> str:
         """The flat progression line of ``exp/`` (the expander at default verbosity)."""
@@ -212,8 +213,8 @@ def parse_har(text: str, source: str = "<string>") -> HarmonyAnalysis:
         )
     used = _used_sections(rules)
     unused = tuple(name for name in reversed(order) if name not in used and name != "S")
-    meters, slots, marked = _expand(rules, source)
-    return _build(source, meters, slots, unused, marked)
+    meters, slots, marked, sections = _expand(rules, source)
+    return _build(source, meters, slots, unused, marked, sections)
 
 
 def _read_rules(text: str, source: str) -> tuple[dict[str, list[tuple]], list[str]]:
@@ -362,20 +363,23 @@ def _used_sections(rules: dict[str, list[tuple]]) -> set[str]:
 
 def _expand(
     rules: dict[str, list[tuple]], source: str
-) -> tuple[list[str | None], list[list[tuple[str, int]]], frozenset[int]]:
+) -> tuple[list[str | None], list[list[tuple[str, int]]], frozenset[int], list[str | None]]:
     """Expand S into per-measure meters and slot tokens, scoping key and meter.
 
     Also returns the measures that hold a key or meter token: the expander
-    prints a lone continuation ``.`` in them (and nothing in other measures).
+    prints a lone continuation ``.`` in them (and nothing in other measures);
+    and each measure's section: the name of the rule ``S`` refers to that
+    the measure's barline lies in (None for a barline written in ``S`` itself).
     """
     marked: set[int] = set()
     key: int | None = None
     meter: str | None = _DEFAULT_METER
     meters: list[str | None] = []
+    sections: list[str | None] = []
     measures: list[list[tuple[str, int]]] = []
     current: list[tuple[str, int]] = []
-    # Frames: [tokens, next index, repeats left, key and meter to restore].
-    stack: list[list] = [[rules["S"], 0, 0, key, meter]]
+    # Frames: [tokens, next index, repeats left, key and meter to restore, rule name].
+    stack: list[list] = [[rules["S"], 0, 0, key, meter, "S"]]
     while stack:
         frame = stack[-1]
         tokens, index = frame[0], frame[1]
@@ -397,17 +401,18 @@ def _expand(
         elif kind == _BAR:
             for _ in range(count):
                 meters.append(meter)
+                sections.append(stack[1][5] if len(stack) > 1 else None)
                 measures.append(current)
                 current = []
         elif kind == _REF:
-            stack.append([rules[value], 0, count - 1, key, meter])
+            stack.append([rules[value], 0, count - 1, key, meter, value])
         elif kind == _KEY:
             key = value
             marked.add(len(measures))
         else:
             meter = value
             marked.add(len(measures))
-    return meters, measures, frozenset(marked)
+    return meters, measures, frozenset(marked), sections
 
 
 def _build(
@@ -416,6 +421,7 @@ def _build(
     measures: list[list[tuple[str, int]]],
     unused: tuple[str, ...],
     marked: frozenset[int],
+    sections: list[str | None],
 ) -> HarmonyAnalysis:
     """Chord events and table rows from the per-measure slots."""
     measure_count = len(measures)
@@ -453,4 +459,5 @@ def _build(
         measure_slots=tuple(tuple(slots) for slots in measures),
         unused_sections=unused,
         marked_measures=marked,
+        sections=tuple(sections),
     )

@@ -156,7 +156,7 @@ def load_song(
     """Put an analysis and its melody on one quarter-length axis (rules in the module doc)."""
     if harmony.measure_count == 0:
         raise CorpusFormatError("the analysis has no measures", path=harmony.source)
-    measures = _measures(harmony.meters)
+    measures = _measures(harmony.meters, harmony.sections)
     axis = _Axis(measures)
     if melody is not None and melody.measure_count > harmony.measure_count:
         raise CorpusFormatError(
@@ -229,14 +229,15 @@ def _analyst_of(source: str) -> str | None:
     return name.rsplit("_", 1)[1] if "_" in name else None
 
 
-def _measures(meters: tuple[str | None, ...]) -> tuple[MeasureSpan, ...]:
+def _measures(meters: tuple[str | None, ...], sections: tuple[str | None, ...] = ()) -> tuple[MeasureSpan, ...]:
     measures = []
     offset = Fraction(0)
     for index, meter in enumerate(meters):
         signature = meter or UNMETERED_TIME_SIGNATURE
         numerator, denominator = (int(part) for part in signature.split("/"))
         length = Fraction(4 * numerator, denominator)
-        measures.append(MeasureSpan(index + 1, offset, length, signature, beat_length(signature)))
+        section = sections[index] if index < len(sections) else None
+        measures.append(MeasureSpan(index + 1, offset, length, signature, beat_length(signature), section))
         offset += length
     return tuple(measures)
 
@@ -430,7 +431,7 @@ def song_to_score(song: SongData, timing: DownbeatTimes | None = None) -> stream
     {0.0} <music21.roman.RomanNumeral I in E- major>
     {1.5} <music21.roman.RomanNumeral V7/vi in E- major>
     """
-    from music21 import key, metadata, note, stream, tempo, tie
+    from music21 import expressions, key, metadata, note, stream, tempo, tie
 
     score = stream.Score()
     score.metadata = metadata.Metadata(title=song.stem or "Rock Corpus song")
@@ -448,8 +449,12 @@ def song_to_score(song: SongData, timing: DownbeatTimes | None = None) -> stream
         index = 0
         previous_signature = None
         previous_bpm = None
+        previous_section = None
         for measure_info in song.measures:
             measure = stream.Measure(number=measure_info.number)
+            if part_index == 0 and measure_info.section and measure_info.section != previous_section:
+                measure.insert(0, expressions.RehearsalMark(measure_info.section))
+            previous_section = measure_info.section
             if measure_info.time_signature != previous_signature:
                 measure.timeSignature = _time_signature(measure_info.time_signature)
                 previous_signature = measure_info.time_signature

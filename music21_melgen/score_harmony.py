@@ -50,7 +50,7 @@ import copy
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 
@@ -319,7 +319,27 @@ def _measure_spans(score: stream.Stream, where: str) -> list[MeasureSpan]:
         )
     if not spans:
         raise ScoreError(f"{where}: the score has no measures with any length")
-    return spans
+    return _with_sections(score, spans)
+
+
+def _with_sections(score: stream.Stream, spans: list[MeasureSpan]) -> list[MeasureSpan]:
+    """Each measure named by the latest rehearsal mark at or before its start (None before the first)."""
+    from music21 import expressions
+
+    marks = sorted(
+        (_frac(mark.getOffsetInHierarchy(score)), str(mark.content).strip())
+        for mark in score.recurse().getElementsByClass(expressions.RehearsalMark)
+        if str(mark.content or "").strip()
+    )
+    if not marks:
+        return spans
+    named, index, section = [], 0, None
+    for span in spans:
+        while index < len(marks) and marks[index][0] <= span.offset:
+            section = marks[index][1]
+            index += 1
+        named.append(replace(span, section=section))
+    return named
 
 
 # --- keys -----------------------------------------------------------------------------

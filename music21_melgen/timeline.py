@@ -29,6 +29,9 @@ class MeasureSpan:
     length: Fraction  # quarter lengths the measure covers (a pickup is shorter)
     time_signature: str  # ratio string, '4/4', '6/8'
     beat_length: Fraction  # quarter lengths of one beat: 1 in 4/4, 3/2 in 6/8
+    # The section the measure lies in, as the source names it ('Vr', 'Intro'): a Rock Corpus
+    # section or the latest rehearsal mark; None when the source names none.
+    section: str | None = None
 
     def __post_init__(self) -> None:
         if self.length <= 0:
