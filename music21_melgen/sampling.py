@@ -213,6 +213,18 @@ def _allowed(tables: StepTables, controls: SamplingControls, start: int, timelin
     return allowed
 
 
+def _silent_steps(tables: StepTables, controls: SamplingControls, timeline: ChordTimeline) -> np.ndarray:
+    """The steps lying in a silent section (:meth:`SamplingControls.is_silent`), bool [T].
+
+    None for a representation without rests (MelGen's tokens), and none when
+    every measure would be silent: a piece labelled only "Intro" still gets a melody.
+    """
+    silent_measures = np.array([controls.is_silent(m.section) for m in timeline.measures], dtype=bool)
+    if tables.rest is None or not silent_measures.any() or silent_measures.all():
+        return np.zeros(tables.length, dtype=bool)
+    return silent_measures[np.clip(tables.measure_of_step, 0, len(silent_measures) - 1)]
+
+
 def _longest_note(tables: StepTables, controls: SamplingControls, timeline: ChordTimeline) -> np.ndarray:
     """Quarter lengths a note begun at each step may last (``inf``: no limit), float [T]."""
     limit = controls.longest_note
@@ -272,6 +284,9 @@ def _sample_events(
     tables = representation.step_tables(timeline)
     total = tables.length
     forced, start = _primer_events(representation, tables, primer)
+    silent = _silent_steps(tables, controls, timeline)
+    if silent.any():
+        forced = np.where(silent, tables.rest, forced if len(forced) == total else np.zeros(total, dtype=np.int64))
     batch = controls.candidates
     allowed = _allowed(tables, controls, start, timeline)
     weight = np.where(tables.chord_tone, float(controls.chord_tone_weight), 1.0) * allowed  # [T, V]
@@ -296,7 +311,7 @@ def _sample_events(
     events, log_likelihood = _sample_steps(
         network, tables, start, forced, weight, uniforms, longest, longest_rest,
         controls.continuation_reduction or (1.0, 1.0), inverse_temperature, float(controls.top_p),
-        lags, copies,
+        lags, copies, silent,
     )
     steps = max(total - start, 1)
     return SampledEvents(tables, events, log_likelihood / steps / math.log(2), start)
@@ -364,6 +379,7 @@ def _sample_steps(
     top_p: float,
     lags: np.ndarray,
     copies: np.ndarray,
+    silent: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The sampling loop, for every model kind: events [B, T] and log-likelihoods [B] (nats).
 
@@ -373,7 +389,8 @@ def _sample_steps(
     back to the aligned step of the echoed measure (0: none), whose event the
     network reads; ``copies`` [B, T], read at the first step of each measure,
     says whether an echoing measure repeats its echo exactly (each step copied
-    where the rules allow it).
+    where the rules allow it); ``silent`` [T] the steps of silent sections,
+    teacher-forced to ``forced`` (a rest) like the primer.
     """
     batch, total = uniforms.shape
     vocab = weight.shape[1]
@@ -390,6 +407,7 @@ def _sample_steps(
     # Per-step Python values and masks computed once: the loop runs ~100 small numpy calls a step.
     measure = tables.measure_of_step.tolist()
     lag_of = lags.tolist()
+    silent_of = silent.tolist()
     echoes = network.uses_reference or bool(copies.any())
     permitted = weight > 0  # [T, V]
     notes = _as_slice(is_note)  # a slice reads faster than a boolean mask, and sums the same
@@ -406,9 +424,9 @@ def _sample_steps(
         reference = None
         if no_echo is not None:
             reference = no_echo if echoed is None else echo_input(echoed, matching, network.none_reference)
-        if t < start:
+        if t < start or silent_of[t]:
             network.feed(t, previous, reference)
-            event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer
+            event = np.full(batch, forced[t], dtype=np.int64)  # teacher-force the primer, or a silent section's rest
         else:
             logits = network.step(t, previous, reference)  # [B, V]
             # Raw model probabilities (unnormalised); their log ranks the candidates.
@@ -452,7 +470,8 @@ def _sample_steps(
         new_note = is_note[event]
         onset = np.where(new_note, t, onset)
         if rest is not None:
-            rest_onset = np.where((event == rest) & (previous != rest), t, rest_onset)
+            # A silent section's rest does not count against longest_rest: it starts after it.
+            rest_onset = np.where((event == rest) & (previous != rest), t, rest_onset) if not silent_of[t] else np.full(batch, t + 1)
             sounding = np.where(event == rest, False, sounding | new_note)
         else:
             sounding |= new_note

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction as F
 
 import numpy as np
@@ -149,3 +150,53 @@ def test_cli_form_options_models_version_and_example(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--version"])
     assert "music21-melgen" in capsys.readouterr().out
+
+
+def _sectioned(sections: list[str | None]) -> ChordTimeline:
+    base = timeline(([0, 5, 7, 0] * 4)[: len(sections)])
+    measures = tuple(replace(m, section=name) for m, name in zip(base.measures, sections))
+    return ChordTimeline(base.chords, measures)
+
+
+def test_the_melody_rests_over_an_intro_and_a_solo_and_sings_elsewhere() -> None:
+    from music21_melgen.controls import SamplingControls
+
+    sections = ["Intro"] * 2 + ["Vr"] * 4 + ["Solo 2"] * 2 + ["Ch"] * 4
+    tl = _sectioned(sections)
+    melody = generate_melody(_model(), tl, SamplingControls(seed=3))
+    sung = {tl.measure_at(n.offset).section for n in melody.notes}
+    assert sung and not sung & {"Intro", "Solo 2"}
+    everywhere = generate_melody(_model(), tl, SamplingControls(seed=3, silent_sections=()))
+    assert {tl.measure_at(n.offset).section for n in everywhere.notes} & {"Intro", "Solo 2"}
+    only_intro = _sectioned(["Intro"] * 4)  # a piece that is all intro still gets its melody
+    assert generate_melody(_model(), only_intro, SamplingControls(seed=3)).notes
+
+
+def test_sections_come_from_rehearsal_marks_and_rock_corpus_sections() -> None:
+    from music21 import expressions, harmony, note, stream
+
+    from music21_melgen.corpus_adapters.har import parse_har
+    from music21_melgen.score_harmony import timeline_from_score
+
+    part = stream.Part()
+    for number, mark in enumerate(["Intro", None, "Verse", None], start=1):
+        bar = stream.Measure(number=number)
+        if mark:
+            bar.insert(0, expressions.RehearsalMark(mark))
+        bar.insert(0, harmony.ChordSymbol("C"))
+        bar.append(note.Note("E4", quarterLength=4))
+        part.append(bar)
+    score = stream.Score([part])
+    assert [m.section for m in timeline_from_score(score).measures] == ["Intro", "Intro", "Verse", "Verse"]
+    analysis = parse_har("In: I | V |\nVr: I | IV | V | I |\nS: [C] $In $Vr*2 I |\n")
+    assert analysis.sections == ("In", "In") + ("Vr",) * 8 + (None,)
+
+
+def test_silent_sections_are_checked() -> None:
+    from music21_melgen.controls import SamplingControls
+
+    with pytest.raises(GenerationError, match="silent_sections"):
+        SamplingControls(silent_sections=("x" * 65,))
+    with pytest.raises(GenerationError, match="silent_sections"):
+        SamplingControls(silent_sections="intro")
+    assert SamplingControls(silent_sections=("Intro 2",)).silent_sections == ("intro",)

@@ -120,8 +120,9 @@ def test_cli_help_shows_the_bundled_recommendations(capsys: pytest.CaptureFixtur
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "the model's own; bundled models: default" in text
-        assert f"default {weight}, melgen2019 1.0" in text  # --chord-tone-weight
-        assert "default off, melgen2019 1.3,1.4" in text  # --continuation-reduction
+        pop = recommended_sampling("pop")["chord_tone_weight"]
+        assert f"default {weight}, pop {pop}, melgen2019 1.0" in text  # --chord-tone-weight
+        assert "default off, pop off, melgen2019 1.3,1.4" in text  # --continuation-reduction
 
 
 def test_bundled_recommendations() -> None:

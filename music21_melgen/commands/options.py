@@ -119,7 +119,7 @@ def recommendation(name: str) -> str:
     """Help text for a control left unset: the model's recommendation, as the bundled models give it.
 
     >>> recommendation('continuation_reduction')
-    "default: the model's own; bundled models: default off, melgen2019 1.3,1.4"
+    "default: the model's own; bundled models: default off, pop off, melgen2019 1.3,1.4"
     """
     from music21_melgen.checkpoint import BUNDLED_MODELS, recommended_sampling
     from music21_melgen.errors import CheckpointError
@@ -199,6 +199,20 @@ def count(text: str) -> int:
     return int(text)
 
 
+def parse_sections(text: str) -> tuple[str, ...]:
+    """``'intro,solo'`` → ``('intro', 'solo')``; ``'none'`` → ``()`` (argparse type).
+
+    >>> parse_sections("Intro, Solo"), parse_sections("none")
+    (('Intro', 'Solo'), ())
+    """
+    if text.strip().lower() == "none":
+        return ()
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"give section names separated by commas, or none; got {text!r}")
+    return names
+
+
 def positive_int(text: str) -> int:
     """A whole number of at least 1 (argparse type)."""
     value = count(text)
@@ -269,6 +283,12 @@ def add_sampling_arguments(parser: Any) -> None:
         "--repetition", type=unit_interval, default=MODEL_DEFAULT, metavar="R",
         help="how closely a passage that echoes an earlier one repeats it, 0..1: 0 = as the "
         f"model learned, 1 = exact repetition wherever the rules allow ({recommendation('repetition')})",
+    )
+    parser.add_argument(
+        "--silent-sections", type=parse_sections, default=MODEL_DEFAULT, metavar="NAMES",
+        help="sections (Rock Corpus sections or rehearsal marks) where the melody rests, comma-"
+        "separated; 'none' sings everywhere (default: intro, instrumental, solo, break, interlude "
+        "and their Rock Corpus abbreviations)",
     )
 
 
