@@ -33,6 +33,7 @@ A        5-8       1-4     repeated harmony
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,7 +126,9 @@ def harmony_signatures(timeline: ChordTimeline) -> list[tuple]:
     return [tuple(s) for s in signatures]
 
 
-def find_form(timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS) -> Form:
+def find_form(
+    timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS, silent: Collection[int] = ()
+) -> Form:
     """The echoes a piece's harmony implies, each echoing measure pointing at its likeliest twin.
 
     Which measures echo: those of a passage of ``passage_bars`` measures whose
@@ -133,7 +136,8 @@ def find_form(timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS) -> F
     measure each echoes: of the earlier measures with its harmony, the one
     whose surrounding harmony agrees longest with its own (:func:`_twins`):
     verse 2 echoes verse 1 rather than the previous line of verse 2 over the
-    same loop of chords, as real melodies do.
+    same loop of chords, as real melodies do. ``silent``: indices of measures
+    where the melody rests (an intro, a solo): they neither echo nor are echoed.
     """
     signatures = harmony_signatures(timeline)
     count = len(signatures)
@@ -142,8 +146,9 @@ def find_form(timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS) -> F
         window = signatures[start : start + passage_bars]
         if any(signatures[e : e + passage_bars] == window for e in range(start - passage_bars, -1, -1)):
             echoing[start : start + passage_bars] = [True] * passage_bars
-    twins = _twins(signatures)
-    reference = [twins[m] if echoing[m] else None for m in range(count)]
+    quiet = set(silent)
+    twins = _twins([("silent", m) if m in quiet else sig for m, sig in enumerate(signatures)])
+    reference = [twins[m] if echoing[m] and m not in quiet else None for m in range(count)]
     return _with_passages(timeline, reference, "repeated harmony")
 
 

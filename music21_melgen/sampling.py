@@ -49,6 +49,7 @@ from music21_melgen.controls import (
     CONTROLS,
     MODEL_DEFAULT,
     RECOMMENDABLE,
+    SILENT_SECTIONS,
     Bars,
     SamplingControls,
     controls_from_json,
@@ -149,13 +150,19 @@ def sample_candidates(
     primer = tuple(primer)
     if not all(isinstance(note, MelodyNote) for note in primer):
         raise GenerationError("primer must be a sequence of MelodyNote")
-    chosen = resolve_form(timeline, form)
+    chosen = resolve_form(timeline, form, controls.silent_sections)
     with one_blas_thread():
         return _sample(model, timeline, controls, primer, chosen)
 
 
-def resolve_form(timeline: ChordTimeline, form: Form | str | None) -> Form:
-    """The :class:`~music21_melgen.form.Form` that ``form`` means over ``timeline``."""
+def resolve_form(
+    timeline: ChordTimeline, form: Form | str | None, silent_sections: Sequence[str] = SILENT_SECTIONS
+) -> Form:
+    """The :class:`~music21_melgen.form.Form` that ``form`` means over ``timeline``.
+
+    Found in the harmony (``"auto"``), measures of ``silent_sections`` neither
+    echo nor are echoed: verse 1 does not echo a silent intro over its chords.
+    """
     if form is None:
         return no_form(timeline)
     if isinstance(form, Form):
@@ -165,7 +172,7 @@ def resolve_form(timeline: ChordTimeline, form: Form | str | None) -> Form:
             )
         return form
     if form == "auto":
-        return find_form(timeline)
+        return find_form(timeline, silent=silent_measures(timeline, silent_sections))
     if isinstance(form, str):
         return form_from_labels(timeline, form)
     raise GenerationError(f"form must be 'auto', letters such as 'AABA', a Form or None; got {type(form).__name__}")
@@ -213,16 +220,24 @@ def _allowed(tables: StepTables, controls: SamplingControls, start: int, timelin
     return allowed
 
 
-def _silent_steps(tables: StepTables, controls: SamplingControls, timeline: ChordTimeline) -> np.ndarray:
-    """The steps lying in a silent section (:meth:`SamplingControls.is_silent`), bool [T].
+def silent_measures(timeline: ChordTimeline, silent_sections: Sequence[str]) -> list[int]:
+    """Indices of the measures in a silent section; none when every measure would be.
 
-    None for a representation without rests (MelGen's tokens), and none when
-    every measure would be silent: a piece labelled only "Intro" still gets a melody.
+    A piece labelled only "Intro" still gets a melody.
     """
-    silent_measures = np.array([controls.is_silent(m.section) for m in timeline.measures], dtype=bool)
-    if tables.rest is None or not silent_measures.any() or silent_measures.all():
+    quiet = SamplingControls(silent_sections=tuple(silent_sections))
+    found = [index for index, measure in enumerate(timeline.measures) if quiet.is_silent(measure.section)]
+    return [] if len(found) == len(timeline.measures) else found
+
+
+def _silent_steps(tables: StepTables, controls: SamplingControls, timeline: ChordTimeline) -> np.ndarray:
+    """The steps lying in a silent section (:func:`silent_measures`), bool [T]; none without rests (MelGen's tokens)."""
+    found = silent_measures(timeline, controls.silent_sections)
+    if tables.rest is None or not found:
         return np.zeros(tables.length, dtype=bool)
-    return silent_measures[np.clip(tables.measure_of_step, 0, len(silent_measures) - 1)]
+    quiet = np.zeros(len(timeline.measures), dtype=bool)
+    quiet[found] = True
+    return quiet[np.clip(tables.measure_of_step, 0, len(quiet) - 1)]
 
 
 def _longest_note(tables: StepTables, controls: SamplingControls, timeline: ChordTimeline) -> np.ndarray:
@@ -259,7 +274,7 @@ def sample_events(
     form: Form | str | None = "auto",
 ) -> SampledEvents:
     """The one loop's events for every candidate, on one BLAS thread (see :func:`sample_candidates`)."""
-    chosen = resolve_form(timeline, form)
+    chosen = resolve_form(timeline, form, controls.silent_sections)
     with one_blas_thread():
         return _sample_events(model, timeline, controls, tuple(primer), chosen)
 
