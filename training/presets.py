@@ -37,7 +37,7 @@ from music21_melgen.kinds import kind_of
 from music21_melgen.melgen2019_encoding import MelgenTokenConfig
 from music21_melgen.controls import controls_from_json
 
-__all__ = ["TrainingPreset", "PRESETS", "DEFAULT_SAMPLING", "MELGEN2019_SAMPLING", "get_preset"]
+__all__ = ["TrainingPreset", "PRESETS", "DEFAULT_SAMPLING", "POP_SAMPLING", "MELGEN2019_SAMPLING", "get_preset"]
 
 
 @dataclass(frozen=True)
@@ -117,18 +117,29 @@ class TrainingPreset:
 # reduction off (both cut the notes the model wants); the chord-tone weight that
 # puts the chord-tone ratio nearest the real melodies'; no note longer than a
 # bar (the corpus's melodies never hold a note past two beats); with form,
-# repetition 0.25 (a quarter of the echoing measures repeat their echo whole:
-# bar repeat, chord and rhythm echo within 0.03 of the real melodies on whole
-# songs), temperature 1.06 (lower temperatures cut the 16th notes real melodies
+# repetition 0.3 (that share of the echoing measures repeat their echo whole:
+# bar repeat, chord and rhythm echo within 0.05 of the real melodies on whole
+# songs), temperature 1.08 (lower temperatures cut the 16th notes real melodies
 # have and the note-length overlap falls under 0.90) and rests up to 32
-# quarters (more rest, as real songs breathe).
+# quarters (more rest, as real songs breathe); silent sections (intros, solos)
+# are the SamplingControls default.
 DEFAULT_SAMPLING = {
-    "temperature": 1.06,
+    "temperature": 1.08,
     "top_p": 1.0,
     "chord_tone_weight": 1.2,
     "continuation_reduction": None,
     "longest_note": {"bars": 1},
     "longest_rest": 32,
+    "repetition": 0.3,
+}
+# The pop model's sampling, chosen on the POP909 validation split (docs/models.md): cooler
+# (its notes at 1.0 and above are too short: note-length overlap 0.82-0.85), chord tones as
+# the model wants (1.2 put the chord-tone ratio 0.04 over real), rests of at most two bars.
+POP_SAMPLING = {
+    **DEFAULT_SAMPLING,
+    "temperature": 0.85,
+    "chord_tone_weight": 1.0,
+    "longest_rest": 8,
     "repetition": 0.25,
 }
 # MelGen's own sampling: temperature 0.7 (inside the melgen2019 model, so 1.0 here), no
@@ -151,7 +162,7 @@ PRESETS: dict[str, TrainingPreset] = {
     # before the validation loss stops falling; the wall budget ends it.
     "pop": TrainingPreset(
         name="pop", dropout=0.5, weight_decay=0.1, max_epochs=40, patience=4, reference=True,
-        sampling=DEFAULT_SAMPLING,
+        sampling=POP_SAMPLING,
     ),
     "tiny": TrainingPreset(
         name="tiny",
