@@ -109,7 +109,7 @@ def test_missing_folder_and_bundled_names(tmp_path):
     if not (MODELS_DIR / "melgen2019" / "config.json").exists():
         with pytest.raises(CheckpointError, match="bundled model 'melgen2019' is not installed"):
             load_model("melgen2019")
-    with pytest.raises(CheckpointError, match="unknown model 'defalt'.*default, melgen2019"):
+    with pytest.raises(CheckpointError, match="unknown model 'defalt'.*default, pop, melgen2019"):
         load_model("defalt")
     with pytest.raises(CheckpointError, match="got int"):
         load_model(123)
