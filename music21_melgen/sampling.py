@@ -451,7 +451,7 @@ def _sample_steps(
             # while a note sounds (and within longest_note), a rest within longest_rest; if
             # nothing is left, any note the representation has.
             can_hold = sounding & (ends[t + 1] - ends[onset] <= longest[onset] + 1e-9)
-            allowed = np.broadcast_to(permitted[t], (batch, vocab)).copy()
+            allowed = permitted[t][None, :].repeat(batch, axis=0)
             allowed[:, hold] &= can_hold
             if rest is not None:
                 allowed[:, rest] &= (previous != rest) | (ends[t + 1] - ends[rest_onset] <= longest_rest + 1e-9)
