@@ -244,11 +244,20 @@ def _with_passages(timeline: ChordTimeline, reference: list[int | None], why: st
                 end += 1
             source = label_of.get(reference[index], "A")
             label = source.rstrip("'") + ("" if _same_material(reference, index, end, lag, label_of, source) else "'")
-            passages.append(Passage(label, index, end, (index - lag, end - lag), why))
+            passages.append(Passage(label, index, end, (index - lag, end - lag), _why(timeline, index, end, lag, why)))
         for k in range(index, end + 1):
             label_of[k] = passages[-1].label
         index = end + 1
     return Form(tuple(reference), tuple(passages), numbers)
+
+
+def _why(timeline: ChordTimeline, first: int, last: int, lag: int, why: str) -> str:
+    """``why``, named by the section when the passage and its echo lie in sections of one name ("Ch again")."""
+    names = {timeline.measures[k].section for k in range(first, last + 1)}
+    names |= {timeline.measures[k - lag].section for k in range(first, last + 1)}
+    if len(names) == 1 and None not in names:
+        return f"{names.pop()} again, {why}"
+    return why
 
 
 def _same_material(

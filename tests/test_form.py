@@ -200,3 +200,15 @@ def test_silent_sections_are_checked() -> None:
     with pytest.raises(GenerationError, match="silent_sections"):
         SamplingControls(silent_sections="intro")
     assert SamplingControls(silent_sections=("Intro 2",)).silent_sections == ("intro",)
+
+
+def test_the_form_table_names_the_section_that_comes_back() -> None:
+    form = find_form(_verse_chorus_verse())
+    text = str(form)
+    assert "Vr again, repeated harmony" in text
+
+
+def _verse_chorus_verse() -> ChordTimeline:
+    base = timeline(VERSE + CHORUS + VERSE)
+    names = ["Vr"] * 4 + ["Ch"] * 4 + ["Vr"] * 4
+    return ChordTimeline(base.chords, tuple(replace(m, section=n) for m, n in zip(base.measures, names)))
