@@ -106,6 +106,13 @@ def test_synthetic_song_timeline_and_notes(tmp_path) -> None:
     ]
 
 
+def test_a_gap_of_a_sixteenth_is_articulation_a_longer_one_a_rest(tmp_path) -> None:
+    # 480 ticks a beat: a note a 16th (120 ticks) short of the next, then one an eighth short.
+    notes = [(480, 360, 69), (960, 240, 72), (1440, 480, 71)]
+    song = read_pop909_song(write_song(tmp_path, "002", notes))
+    assert [(n.offset, n.length) for n in song.notes] == [(F(0), F(1)), (F(1), F(1, 2)), (F(2), F(1))]
+
+
 def test_off_grid_melody_is_skipped_with_the_file(tmp_path) -> None:
     triplets = [(480 + 160 * i, 160, 69 + i % 3) for i in range(12)]
     folder = write_song(tmp_path, "002", triplets)
