@@ -117,7 +117,7 @@ class TrainingPreset:
 # reduction off (both cut the notes the model wants); the chord-tone weight that
 # puts the chord-tone ratio nearest the real melodies'; no note longer than a
 # bar (the corpus's melodies never hold a note past two beats); with form,
-# repetition 0.2 (that share of the echoing measures repeat their echo whole:
+# repetition 0.3 (that share of the echoing measures repeat their echo whole:
 # bar repeat, chord and rhythm echo within 0.05 of the real melodies on whole
 # songs), temperature 1.08 (lower temperatures cut the 16th notes real melodies
 # have and the note-length overlap falls under 0.90) and rests up to 32
@@ -130,7 +130,7 @@ DEFAULT_SAMPLING = {
     "continuation_reduction": None,
     "longest_note": {"bars": 1},
     "longest_rest": 32,
-    "repetition": 0.2,
+    "repetition": 0.3,
 }
 # The pop model's sampling, chosen on the POP909 validation split (docs/models.md): slightly
 # cool, chord tones as the model wants (1.2 put the chord-tone ratio 0.03-0.04 over real), rests
