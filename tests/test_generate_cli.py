@@ -109,3 +109,18 @@ def test_errors_name_the_file_and_write_nothing(
     assert str(source) in err or str(out) in err
     assert digest(source) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.musicxml"]
+
+
+def test_a_reader_that_goes_away_is_no_traceback(tmp_path) -> None:
+    """``melgen generate ... --print-chords | head -1``: the closed pipe ends the run quietly."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "music21_melgen", "generate", str(EXAMPLE), "-o", str(tmp_path / "o.musicxml"),
+               "--print-chords", "--print-form"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()  # the reader goes away after one line
+    _, errors = process.communicate(timeout=120)
+    assert b"Traceback" not in errors and b"BrokenPipe" not in errors
+    assert process.returncode in (0, 141)
