@@ -28,7 +28,7 @@ from pathlib import Path
 
 from music21 import midi as m21midi
 
-from music21_melgen.errors import CorpusFormatError, MelgenError
+from music21_melgen.errors import CorpusFormatError, MelgenError, reason_kind
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 
 __all__ = [
@@ -393,16 +393,6 @@ def iter_pop909(root: str | os.PathLike[str]) -> Iterator[tuple[str, Pop909Song 
             yield folder.name, read_pop909_song(folder)
         except MelgenError as err:
             yield folder.name, str(err)
-
-
-def reason_kind(reason: str) -> str:
-    """The kind of a skip reason, its text before the figures.
-
-    >>> reason_kind('x/001.mid: melody off the 16th grid: 40 of 300 onsets (13%)')
-    'melody off the 16th grid'
-    """
-    text = reason.split(": ", 1)[1] if ": " in reason and "/" in reason.split(": ", 1)[0] else reason
-    return text.split(":", 1)[0]
 
 
 @dataclass(frozen=True)

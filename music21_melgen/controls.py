@@ -231,15 +231,6 @@ class SamplingControls:
             )
         object.__setattr__(self, "silent_sections", tuple(section_key(n) for n in names))
 
-    def is_silent(self, section: str | None) -> bool:
-        """Whether the melody rests throughout a measure of ``section``.
-
-        >>> SamplingControls().is_silent("Intro 2"), SamplingControls().is_silent("Vr")
-        (True, False)
-        """
-        return section is not None and section_key(section) in self.silent_sections
-
-
     @classmethod
     def for_model(cls, model: Any, **given: Any) -> "SamplingControls":
         """The controls to sample ``model`` with: its recommendation, then what was ``given``.

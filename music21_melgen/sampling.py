@@ -54,6 +54,7 @@ from music21_melgen.controls import (
     SamplingControls,
     controls_from_json,
     controls_to_json,
+    section_key,
 )
 from music21_melgen.encoding import StepTables
 from music21_melgen.errors import GenerationError
@@ -225,8 +226,8 @@ def silent_measures(timeline: ChordTimeline, silent_sections: Sequence[str]) -> 
 
     A piece labelled only "Intro" still gets a melody.
     """
-    quiet = SamplingControls(silent_sections=tuple(silent_sections))
-    found = [index for index, measure in enumerate(timeline.measures) if quiet.is_silent(measure.section)]
+    names = {section_key(name) for name in silent_sections}
+    found = [index for index, m in enumerate(timeline.measures) if m.section and section_key(m.section) in names]
     return [] if len(found) == len(timeline.measures) else found
 
 

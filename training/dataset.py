@@ -36,7 +36,7 @@ import numpy as np
 from music21_melgen.corpus_adapters.song import beat_length
 
 from music21_melgen.encoding import REST, Representation
-from music21_melgen.errors import MelgenError, ScoreError
+from music21_melgen.errors import MelgenError, ScoreError, reason_kind
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 from music21_melgen.training.sources import ANALYSTS, Source, SourceRead, as_source, read_source
 from music21_melgen.training.split import split_of
@@ -167,20 +167,6 @@ def _source_hash(read: SourceRead) -> str:
     return files_hash(folder, read.files)
 
 
-def _reason_kind(reason: str) -> str:
-    """The kind of a skip reason, without the file and the figures.
-
-    >>> _reason_kind("unreadable (CorpusFormatError): x.har, line 3: bad")
-    'unreadable (CorpusFormatError)'
-    >>> _reason_kind("/data/pop909/012/012.mid: melody off the 16th grid: 40 of 300 onsets (13%)")
-    'melody off the 16th grid'
-    """
-    head, _, rest = reason.partition(": ")
-    if rest and ("/" in head or os.sep in head):
-        reason = rest
-    return reason.split(":", 1)[0]
-
-
 def load_corpus(
     folder: SourceLike | Sequence[SourceLike],
     representation: Representation,
@@ -209,7 +195,7 @@ def load_corpus(
         read = read_source(source, stems=stems, limit=limit)
         for name, reason in read.skipped:
             shown = name if source.corpus == "rock" else f"{source.corpus}/{name}"
-            skipped[_reason_kind(reason)].append(shown)
+            skipped[reason_kind(reason)].append(shown)
         count = len(songs)
         for song in read.songs:
             encoded = _encode(song.corpus, song.stem, song.variant, song.timeline, song.notes, representation)

@@ -13,7 +13,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, Bars
+from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, SILENT_SECTIONS, Bars
 
 __all__ = [
     "SAMPLING_CONTROLS",
@@ -281,14 +281,13 @@ def add_sampling_arguments(parser: Any) -> None:
     )
     parser.add_argument(
         "--repetition", type=unit_interval, default=MODEL_DEFAULT, metavar="R",
-        help="how closely a passage that echoes an earlier one repeats it, 0..1: 0 = as the "
-        f"model learned, 1 = exact repetition wherever the rules allow ({recommendation('repetition')})",
+        help="the chance, 0..1, that a measure whose harmony repeats an earlier one repeats its "
+        f"melody whole: 0 = as the model learned, 1 = always ({recommendation('repetition')})",
     )
     parser.add_argument(
         "--silent-sections", type=parse_sections, default=MODEL_DEFAULT, metavar="NAMES",
         help="sections (Rock Corpus sections or rehearsal marks) where the melody rests, comma-"
-        "separated; 'none' sings everywhere (default: intro, instrumental, solo, break, interlude "
-        "and their Rock Corpus abbreviations)",
+        f"separated; 'none' sings everywhere (default: {','.join(SILENT_SECTIONS)})",
     )
 
 
