@@ -13,7 +13,7 @@ signatures equal those of an earlier passage that does not overlap it echoes:
 "the same chords at the same beats for at least two bars, in the key of the
 moment". Each of its measures echoes the earlier measure with the same harmony
 whose surrounding harmony agrees longest (verse 2 echoes verse 1). Or given by the user
-(:func:`form_from_labels`): ``"AABA"`` cuts the measures into equal phrases,
+(:func:`form_from_labels`, :func:`form_from_passages`): ``"AABA"`` cuts the measures into equal phrases,
 and each phrase echoes the latest earlier phrase with its letter.
 
 >>> from fractions import Fraction as F
@@ -46,6 +46,7 @@ __all__ = [
     "Form",
     "find_form",
     "form_from_labels",
+    "form_from_passages",
     "no_form",
     "step_lags",
     "reference_events",
@@ -220,6 +221,65 @@ def form_from_labels(timeline: ChordTimeline, labels: str) -> Form:
                 reference[first + k] = latest[letter] + k
         latest[letter] = first
     return _with_passages(timeline, reference, f"form given: {labels}")
+
+
+def form_from_passages(timeline: ChordTimeline, passages: str) -> Form:
+    """A user's form by measure numbers: ``"9-16=1-8, 25-32=1-8"`` (measures 9-16 echo 1-8, ...).
+
+    Numbers are the score's measure numbers; a passage may be one measure
+    (``"12=4"``). GenerationError naming the passage and its measures when one
+    lies past the end, echoes a passage of another length or one not wholly
+    before it, or overlaps another passage.
+
+    >>> from fractions import Fraction as F
+    >>> from music21_melgen.timeline import ChordSpan, MeasureSpan
+    >>> bars = tuple(MeasureSpan(i + 1, F(4 * i), F(4), '4/4', F(1)) for i in range(8))
+    >>> chords = (ChordSpan(F(0), F(32), 0, frozenset({0, 4, 7}), 0, 'major', 1),)
+    >>> form_from_passages(ChordTimeline(chords, bars), "5-8=1-4").reference
+    (None, None, None, None, 0, 1, 2, 3)
+    """
+    index_of: dict[int, int] = {}
+    for index, measure in enumerate(timeline.measures):
+        index_of.setdefault(measure.number, index)
+    numbers = [m.number for m in timeline.measures]
+    span_text = f"{numbers[0]}-{numbers[-1]}" if numbers else "none"
+
+    def span(text: str, whole: str) -> tuple[int, int]:
+        first, _, last = text.strip().partition("-")
+        try:
+            a, b = int(first), int(last or first)
+        except ValueError:
+            raise GenerationError(f"form {whole!r}: {text.strip()!r} is not a measure or a range such as 9-16") from None
+        for number in (a, b):
+            if number not in index_of:
+                raise GenerationError(
+                    f"form {whole!r}: measure {number} is past the end (the score has measures {span_text})"
+                )
+        if index_of[b] < index_of[a]:
+            raise GenerationError(f"form {whole!r}: {text.strip()!r} runs backwards")
+        return index_of[a], index_of[b]
+
+    reference: list[int | None] = [None] * len(timeline.measures)
+    taken: dict[int, str] = {}
+    for item in (part for part in passages.split(",") if part.strip()):
+        target, equals, source = item.partition("=")
+        if not equals:
+            raise GenerationError(f"form {passages!r}: {item.strip()!r} is not PASSAGE=ECHOED, e.g. 9-16=1-8")
+        (first, last), (echo_first, echo_last) = span(target, passages), span(source, passages)
+        name = f"passage {target.strip()} (measures {numbers[first]}-{numbers[last]})"
+        if last - first != echo_last - echo_first:
+            raise GenerationError(
+                f"form {passages!r}: {name} cannot echo measures {source.strip()}: "
+                f"{last - first + 1} measures against {echo_last - echo_first + 1}"
+            )
+        if echo_last >= first:
+            raise GenerationError(f"form {passages!r}: {name} must echo measures wholly before it, not {source.strip()}")
+        for k in range(first, last + 1):
+            if k in taken:
+                raise GenerationError(f"form {passages!r}: {name} overlaps passage {taken[k]}")
+            taken[k] = target.strip()
+            reference[k] = echo_first + (k - first)
+    return _with_passages(timeline, reference, f"form given: {passages.strip()}")
 
 
 def _with_passages(timeline: ChordTimeline, reference: list[int | None], why: str) -> Form:

@@ -58,7 +58,7 @@ from music21_melgen.controls import (
 )
 from music21_melgen.encoding import StepTables
 from music21_melgen.errors import GenerationError
-from music21_melgen.form import Form, echo_input, find_form, form_from_labels, no_form, step_lags
+from music21_melgen.form import Form, echo_input, find_form, form_from_labels, form_from_passages, no_form, step_lags
 from music21_melgen.network import MelodyModel, StepNetwork
 from music21_melgen.timeline import ChordTimeline, MelodyNote
 
@@ -175,8 +175,11 @@ def resolve_form(
     if form == "auto":
         return find_form(timeline, silent=silent_measures(timeline, silent_sections))
     if isinstance(form, str):
-        return form_from_labels(timeline, form)
-    raise GenerationError(f"form must be 'auto', letters such as 'AABA', a Form or None; got {type(form).__name__}")
+        return form_from_passages(timeline, form) if "=" in form else form_from_labels(timeline, form)
+    raise GenerationError(
+        f"form must be 'auto', letters such as 'AABA', passages such as '9-16=1-8', a Form or None; "
+        f"got {type(form).__name__}"
+    )
 
 
 def _primer_events(representation: Any, tables: StepTables, primer: Sequence[MelodyNote]) -> tuple[np.ndarray, int]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from music21_melgen.errors import GenerationError
-from music21_melgen.form import find_form, form_from_labels, no_form, reference_events, step_lags
+from music21_melgen.form import find_form, form_from_labels, form_from_passages, no_form, reference_events, step_lags
 from music21_melgen.sampling import SamplingControls, generate_melody, sample_events
 from music21_melgen.timeline import ChordSpan, ChordTimeline, MeasureSpan, MelodyNote
 from music21_melgen.training.form_metrics import form_measures
@@ -212,3 +212,19 @@ def _verse_chorus_verse() -> ChordTimeline:
     base = timeline(VERSE + CHORUS + VERSE)
     names = ["Vr"] * 4 + ["Ch"] * 4 + ["Vr"] * 4
     return ChordTimeline(base.chords, tuple(replace(m, section=n) for m, n in zip(base.measures, names)))
+
+
+def test_a_form_given_by_measure_numbers_and_its_errors() -> None:
+    tl = timeline(VERSE + CHORUS + VERSE + CHORUS)  # measures 1-16
+    form = form_from_passages(tl, "9-12=1-4, 13-16=5-8")
+    assert form.reference == (None,) * 8 + tuple(range(8))
+    assert "form given" in str(form)
+    assert generate_melody(_model(), tl, form="9-12=1-4").notes  # the same string works as form=
+    with pytest.raises(GenerationError, match="measure 20 is past the end"):
+        form_from_passages(tl, "13-20=1-8")
+    with pytest.raises(GenerationError, match=r"passage 9-16 \(measures 9-16\) cannot echo measures 1-4: 8 measures against 4"):
+        form_from_passages(tl, "9-16=1-4")
+    with pytest.raises(GenerationError, match="overlaps passage 9-12"):
+        form_from_passages(tl, "9-12=1-4, 11-14=1-4")
+    with pytest.raises(GenerationError, match="wholly before it"):
+        form_from_passages(tl, "5-8=3-6")

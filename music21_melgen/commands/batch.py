@@ -74,9 +74,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "comma-separated (default: chord symbols, else Roman numerals, else the accompaniment)",
     )
     group.add_argument(
-        "--form", type=parse_form, default="auto", metavar="auto|none|LETTERS",
+        "--form", type=parse_form, default="auto", metavar="auto|none|LETTERS|PASSAGES",
         help="which passages echo earlier ones in every score: auto (repeated harmony, default), "
-        "none, or letters over equal phrases such as AABA",
+        "none, letters over equal phrases such as AABA, or passages such as 9-16=1-8",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="regenerate outputs that are already there",

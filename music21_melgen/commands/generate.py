@@ -60,9 +60,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "every part but drums and the melody",
     )
     parser.add_argument(
-        "--form", type=parse_form, default="auto", metavar="auto|none|LETTERS",
+        "--form", type=parse_form, default="auto", metavar="auto|none|LETTERS|PASSAGES",
         help="which passages echo earlier ones: auto (found in the repeated harmony, default), "
-        "none (every passage new), or letters over equal phrases such as AABA; --repetition sets "
+        "none (every passage new), letters over equal phrases such as AABA, or passages by "
+        "measure number such as 9-16=1-8,25-32=1-8; --repetition sets "
         "how closely an echo repeats",
     )
     parser.add_argument(

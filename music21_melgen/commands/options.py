@@ -136,18 +136,20 @@ def recommendation(name: str) -> str:
 
 
 def parse_form(text: str) -> str | None:
-    """``auto``, ``none`` (form off) or letters over equal phrases (argparse type).
+    """``auto``, ``none`` (form off), letters over equal phrases, or passages by measure (argparse type).
 
-    >>> parse_form('AABA'), parse_form('none'), parse_form('auto')
-    ('AABA', None, 'auto')
+    >>> parse_form('AABA'), parse_form('none'), parse_form('auto'), parse_form('9-16=1-8')
+    ('AABA', None, 'auto', '9-16=1-8')
     """
     value = text.strip()
     if value.lower() == "none":
         return None
     if value.lower() == "auto":
         return "auto"
-    if not value.isalpha():
-        raise argparse.ArgumentTypeError(f"form must be auto, none or letters such as AABA, got {text!r}")
+    if not value.isalpha() and not ("=" in value and set(value) <= set("0123456789-=, ")):
+        raise argparse.ArgumentTypeError(
+            f"form must be auto, none, letters such as AABA or passages such as 9-16=1-8, got {text!r}"
+        )
     return value
 
 
