@@ -137,8 +137,10 @@ def find_form(
     measure each echoes: of the earlier measures with its harmony, the one
     whose surrounding harmony agrees longest with its own (:func:`_twins`):
     verse 2 echoes verse 1 rather than the previous line of verse 2 over the
-    same loop of chords, as real melodies do. ``silent``: indices of measures
-    where the melody rests (an intro, a solo): they neither echo nor are echoed.
+    same loop of chords, as real melodies do. A second ending (the score's
+    repeat brackets) echoes the first, measure for measure, whatever its
+    chords. ``silent``: indices of measures where the melody rests (an intro,
+    a solo): they neither echo nor are echoed.
     """
     signatures = harmony_signatures(timeline)
     count = len(signatures)
@@ -150,7 +152,41 @@ def find_form(
     quiet = set(silent)
     twins = _twins([("silent", m) if m in quiet else sig for m, sig in enumerate(signatures)])
     reference = [twins[m] if echoing[m] and m not in quiet else None for m in range(count)]
+    for measure, first_ending in _second_endings(timeline).items():
+        if measure not in quiet and first_ending not in quiet:
+            reference[measure] = first_ending
     return _with_passages(timeline, reference, "repeated harmony")
+
+
+def _second_endings(timeline: ChordTimeline) -> dict[int, int]:
+    """Measure of a later ending (2nd, 3rd ...) → the aligned measure of the first ending before it.
+
+    A second ending ends the repeated passage a second time: it echoes the
+    first, measure for measure, as far as both run and their lengths agree.
+    """
+    measures = timeline.measures
+    runs: list[tuple[int, int, int]] = []  # (ending, first index, last index)
+    for index, measure in enumerate(measures):
+        if measure.ending is None:
+            continue
+        if runs and runs[-1][0] == measure.ending and runs[-1][2] == index - 1:
+            runs[-1] = (measure.ending, runs[-1][1], index)
+        else:
+            runs.append((measure.ending, index, index))
+    echoes: dict[int, int] = {}
+    first_run: tuple[int, int, int] | None = None
+    for run in runs:
+        if run[0] == 1:
+            first_run = run
+            continue
+        if first_run is None:
+            continue
+        for k in range(min(run[2] - run[1], first_run[2] - first_run[1]) + 1):
+            later, earlier = run[1] + k, first_run[1] + k
+            if measures[later].length != measures[earlier].length:
+                break
+            echoes[later] = earlier
+    return echoes
 
 
 def _twins(signatures: list[tuple]) -> list[int | None]:
@@ -312,7 +348,10 @@ def _with_passages(timeline: ChordTimeline, reference: list[int | None], why: st
 
 
 def _why(timeline: ChordTimeline, first: int, last: int, lag: int, why: str) -> str:
-    """``why``, named by the section when the passage and its echo lie in sections of one name ("Ch again")."""
+    """``why``, named by the section when the passage and its echo lie in sections of one name ("Ch again");
+    "second ending" for a later ending that echoes the first."""
+    if all((timeline.measures[k].ending or 0) > 1 and timeline.measures[k - lag].ending == 1 for k in range(first, last + 1)):
+        return "second ending"
     names = {timeline.measures[k].section for k in range(first, last + 1)}
     names |= {timeline.measures[k - lag].section for k in range(first, last + 1)}
     if len(names) == 1 and None not in names:

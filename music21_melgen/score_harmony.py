@@ -323,22 +323,29 @@ def _measure_spans(score: stream.Stream, where: str) -> list[MeasureSpan]:
 
 
 def _with_sections(score: stream.Stream, spans: list[MeasureSpan]) -> list[MeasureSpan]:
-    """Each measure named by the latest rehearsal mark at or before its start (None before the first)."""
-    from music21 import expressions
+    """Each measure named by the latest rehearsal mark at or before its start (None before the first),
+    and marked with the ending (volta) whose repeat bracket spans it."""
+    from music21 import expressions, spanner
 
     marks = sorted(
         (_frac(mark.getOffsetInHierarchy(score)), str(mark.content).strip())
         for mark in score.recurse().getElementsByClass(expressions.RehearsalMark)
         if str(mark.content or "").strip()
     )
-    if not marks:
+    endings: dict[Fraction, int] = {}
+    for bracket in score.recurse().getElementsByClass(spanner.RepeatBracket):
+        number = re.match(r"\s*(\d+)", str(bracket.number or ""))
+        for measure in bracket.getSpannedElements():
+            if number and isinstance(measure, stream.Measure):
+                endings[_frac(measure.getOffsetInHierarchy(score))] = int(number.group(1))
+    if not marks and not endings:
         return spans
     named, index, section = [], 0, None
     for span in spans:
         while index < len(marks) and marks[index][0] <= span.offset:
             section = marks[index][1]
             index += 1
-        named.append(replace(span, section=section))
+        named.append(replace(span, section=section, ending=endings.get(span.offset)))
     return named
 
 

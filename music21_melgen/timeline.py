@@ -32,6 +32,9 @@ class MeasureSpan:
     # The section the measure lies in, as the source names it ('Vr', 'Intro'): a Rock Corpus
     # section or the latest rehearsal mark; None when the source names none.
     section: str | None = None
+    # The ending (volta) the measure lies under, from the score's repeat brackets: 1 for a
+    # first ending, 2 for a second ...; None outside them.
+    ending: int | None = None
 
     def __post_init__(self) -> None:
         if self.length <= 0:

@@ -228,3 +228,25 @@ def test_a_form_given_by_measure_numbers_and_its_errors() -> None:
         form_from_passages(tl, "9-12=1-4, 11-14=1-4")
     with pytest.raises(GenerationError, match="wholly before it"):
         form_from_passages(tl, "5-8=3-6")
+
+
+def test_a_second_ending_echoes_the_first() -> None:
+    from music21 import harmony, note, spanner, stream
+
+    from music21_melgen.score_harmony import timeline_from_score
+
+    part = stream.Part()
+    bars = []
+    for number, symbol in enumerate(["C", "F", "G", "Am", "C", "Dm", "G7", "C"], start=1):
+        bar = stream.Measure(number=number)
+        bar.insert(0, harmony.ChordSymbol(symbol))
+        bar.append(note.Note("E4", quarterLength=4))
+        part.append(bar)
+        bars.append(bar)
+    part.insert(0, spanner.RepeatBracket(bars[4:6], number=1))  # measures 5-6: first ending
+    part.insert(0, spanner.RepeatBracket(bars[6:8], number=2))  # measures 7-8: second ending
+    tl = timeline_from_score(stream.Score([part]))
+    assert [m.ending for m in tl.measures] == [None] * 4 + [1, 1, 2, 2]
+    form = find_form(tl)
+    assert form.reference[6:8] == (4, 5)  # other chords, but the second ending echoes the first
+    assert "second ending" in str(form)
