@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from music21_melgen.errors import GenerationError
+from music21_melgen.form import ECHO_HARMONIES
 from music21_melgen.timeline import MeasureSpan
 
 __all__ = [
@@ -159,6 +160,10 @@ class SamplingControls:
     # echoes it as real songs do. 0 = as the model learned, 1 = exact repetition wherever
     # the rules allow.
     repetition: float = 0.0
+    # Which passages echo (music21_melgen.form.find_form): "chords" = the same chords at the
+    # same beats as an earlier passage; "roots" = also, where there is no such passage, the
+    # same chord roots in each measure (chords found by an algorithm, C here and Cmaj7 there).
+    echo_harmony: str = "chords"
     # Section names (see section_key) where the melody rests throughout: an intro, a solo.
     # Sections come from the Rock Corpus analysis or the score's rehearsal marks; () = none.
     silent_sections: tuple[str, ...] = SILENT_SECTIONS
@@ -219,6 +224,8 @@ class SamplingControls:
             raise GenerationError(f"candidates must be an integer in 1..{MAX_CANDIDATES}, got {self.candidates!r}")
         if not _is_number(self.repetition) or not 0 <= self.repetition <= 1:
             raise GenerationError(f"repetition must lie in 0..1, got {self.repetition!r}")
+        if self.echo_harmony not in ECHO_HARMONIES:
+            raise GenerationError(f"echo_harmony must be one of {', '.join(ECHO_HARMONIES)}, got {self.echo_harmony!r:.40}")
         names = self.silent_sections
         if (
             not isinstance(names, tuple)

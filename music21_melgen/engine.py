@@ -447,8 +447,8 @@ def generate_file(
             part, melody, loaded = _melody_for(
                 score, timeline, seed, controls, primer, model, DEFAULT_PART_NAME, form
             )
-            silent = _controls(loaded, seed, controls).silent_sections
-            echoes = _echoes(resolve_form(timeline, form, silent))
+            chosen = _controls(loaded, seed, controls)
+            echoes = _echoes(resolve_form(timeline, form, chosen.silent_sections, chosen.echo_harmony))
     except (GenerationError, ScoreError) as error:
         if str(source) in str(error):
             raise

@@ -12,7 +12,11 @@ tonic (so a chorus moved up a step still echoes). A two-measure passage whose
 signatures equal those of an earlier passage that does not overlap it echoes:
 "the same chords at the same beats for at least two bars, in the key of the
 moment". Each of its measures echoes the earlier measure with the same harmony
-whose surrounding harmony agrees longest (verse 2 echoes verse 1). Or given by the user
+whose surrounding harmony agrees longest (verse 2 echoes verse 1). Chord
+labels found by an algorithm (POP909's) name one progression differently on
+its returns (``C`` then ``Cmaj7``); with ``harmony="roots"`` a measure left
+without an echo also echoes where the *roots* of its chords repeat an earlier
+passage's. Or given by the user
 (:func:`form_from_labels`, :func:`form_from_passages`): ``"AABA"`` cuts the measures into equal phrases,
 and each phrase echoes the latest earlier phrase with its letter.
 
@@ -53,9 +57,14 @@ __all__ = [
     "echo_input",
     "echo_inputs",
     "harmony_signatures",
+    "root_signatures",
+    "ECHO_HARMONIES",
 ]
 
 PASSAGE_BARS = 2  # measures of harmony that must repeat before a passage counts as an echo
+# How alike an earlier passage's harmony must be for a passage to echo it: the same chords at
+# the same beats, or (for measures that have no such echo) the same chord roots in each measure.
+ECHO_HARMONIES = ("chords", "roots")
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,11 @@ def harmony_signatures(timeline: ChordTimeline) -> list[tuple]:
 
 
 def find_form(
-    timeline: ChordTimeline, *, passage_bars: int = PASSAGE_BARS, silent: Collection[int] = ()
+    timeline: ChordTimeline,
+    *,
+    passage_bars: int = PASSAGE_BARS,
+    silent: Collection[int] = (),
+    harmony: str = "chords",
 ) -> Form:
     """The echoes a piece's harmony implies, each echoing measure pointing at its likeliest twin.
 
@@ -137,25 +150,48 @@ def find_form(
     measure each echoes: of the earlier measures with its harmony, the one
     whose surrounding harmony agrees longest with its own (:func:`_twins`):
     verse 2 echoes verse 1 rather than the previous line of verse 2 over the
-    same loop of chords, as real melodies do. A second ending (the score's
+    same loop of chords, as real melodies do. ``harmony="roots"``: a measure
+    that echoes nothing so then echoes, the same way, where only its chord
+    roots (:func:`root_signatures`) repeat. A second ending (the score's
     repeat brackets) echoes the first, measure for measure, whatever its
     chords. ``silent``: indices of measures where the melody rests (an intro,
     a solo): they neither echo nor are echoed.
     """
+    if harmony not in ECHO_HARMONIES:
+        raise GenerationError(f"echo harmony must be one of {', '.join(ECHO_HARMONIES)}, got {harmony!r:.40}")
+    quiet = set(silent)
     signatures = harmony_signatures(timeline)
+    reference = _echoes(signatures, passage_bars, quiet)
+    why = ["repeated harmony"] * len(reference)
+    if harmony == "roots":
+        for measure, twin in enumerate(_echoes(root_signatures(signatures), passage_bars, quiet)):
+            if reference[measure] is None and twin is not None:
+                reference[measure], why[measure] = twin, "repeated chord roots"
+    for measure, first_ending in _second_endings(timeline).items():
+        if measure not in quiet and first_ending not in quiet:
+            reference[measure] = first_ending
+    return _with_passages(timeline, reference, why)
+
+
+def root_signatures(signatures: list[tuple]) -> list[tuple]:
+    """Each measure's harmony signature cut to its length, meter and the set of its chord roots.
+
+    >>> root_signatures([(4, '4/4', (0, 0, (0, 4, 7), 'major'), (2, 9, (0, 4, 9), 'major'))])
+    [(4, '4/4', frozenset({0, 9}))]
+    """
+    return [(*signature[:2], frozenset(chord[1] for chord in signature[2:])) for signature in signatures]
+
+
+def _echoes(signatures: list[tuple], passage_bars: int, quiet: set[int]) -> list[int | None]:
+    """Per measure, its twin when it lies in a passage whose signatures repeat earlier, else None."""
     count = len(signatures)
     echoing = [False] * count
     for start in range(count - passage_bars + 1):
         window = signatures[start : start + passage_bars]
         if any(signatures[e : e + passage_bars] == window for e in range(start - passage_bars, -1, -1)):
             echoing[start : start + passage_bars] = [True] * passage_bars
-    quiet = set(silent)
     twins = _twins([("silent", m) if m in quiet else sig for m, sig in enumerate(signatures)])
-    reference = [twins[m] if echoing[m] and m not in quiet else None for m in range(count)]
-    for measure, first_ending in _second_endings(timeline).items():
-        if measure not in quiet and first_ending not in quiet:
-            reference[measure] = first_ending
-    return _with_passages(timeline, reference, "repeated harmony")
+    return [twins[m] if echoing[m] and m not in quiet else None for m in range(count)]
 
 
 def _second_endings(timeline: ChordTimeline) -> dict[int, int]:
@@ -318,8 +354,12 @@ def form_from_passages(timeline: ChordTimeline, passages: str) -> Form:
     return _with_passages(timeline, reference, f"form given: {passages.strip()}")
 
 
-def _with_passages(timeline: ChordTimeline, reference: list[int | None], why: str) -> Form:
-    """Group measures into passages: runs of new material, and runs echoing one contiguous earlier run."""
+def _with_passages(timeline: ChordTimeline, reference: list[int | None], why: str | list[str]) -> Form:
+    """Group measures into passages: runs of new material, and runs echoing one contiguous earlier run.
+
+    ``why``: why the echoes echo, one reason for all or one per measure (a passage takes its first's).
+    """
+    whys = [why] * len(reference) if isinstance(why, str) else why
     numbers = tuple(m.number for m in timeline.measures)
     passages: list[Passage] = []
     label_of: dict[int, str] = {}  # measure index -> label of the passage it is in
@@ -340,7 +380,7 @@ def _with_passages(timeline: ChordTimeline, reference: list[int | None], why: st
                 end += 1
             source = label_of.get(reference[index], "A")
             label = source.rstrip("'") + ("" if _same_material(reference, index, end, lag, label_of, source) else "'")
-            passages.append(Passage(label, index, end, (index - lag, end - lag), _why(timeline, index, end, lag, why)))
+            passages.append(Passage(label, index, end, (index - lag, end - lag), _why(timeline, index, end, lag, whys[index])))
         for k in range(index, end + 1):
             label_of[k] = passages[-1].label
         index = end + 1

@@ -151,18 +151,22 @@ def sample_candidates(
     primer = tuple(primer)
     if not all(isinstance(note, MelodyNote) for note in primer):
         raise GenerationError("primer must be a sequence of MelodyNote")
-    chosen = resolve_form(timeline, form, controls.silent_sections)
+    chosen = resolve_form(timeline, form, controls.silent_sections, controls.echo_harmony)
     with one_blas_thread():
         return _sample(model, timeline, controls, primer, chosen)
 
 
 def resolve_form(
-    timeline: ChordTimeline, form: Form | str | None, silent_sections: Sequence[str] = SILENT_SECTIONS
+    timeline: ChordTimeline,
+    form: Form | str | None,
+    silent_sections: Sequence[str] = SILENT_SECTIONS,
+    echo_harmony: str = "chords",
 ) -> Form:
     """The :class:`~music21_melgen.form.Form` that ``form`` means over ``timeline``.
 
-    Found in the harmony (``"auto"``), measures of ``silent_sections`` neither
-    echo nor are echoed: verse 1 does not echo a silent intro over its chords.
+    Found in the harmony (``"auto"``, how alike by ``echo_harmony``), measures
+    of ``silent_sections`` neither echo nor are echoed: verse 1 does not echo
+    a silent intro over its chords.
     """
     if form is None:
         return no_form(timeline)
@@ -173,7 +177,7 @@ def resolve_form(
             )
         return form
     if form == "auto":
-        return find_form(timeline, silent=silent_measures(timeline, silent_sections))
+        return find_form(timeline, silent=silent_measures(timeline, silent_sections), harmony=echo_harmony)
     if isinstance(form, str):
         return form_from_passages(timeline, form) if "=" in form else form_from_labels(timeline, form)
     raise GenerationError(
@@ -278,7 +282,7 @@ def sample_events(
     form: Form | str | None = "auto",
 ) -> SampledEvents:
     """The one loop's events for every candidate, on one BLAS thread (see :func:`sample_candidates`)."""
-    chosen = resolve_form(timeline, form, controls.silent_sections)
+    chosen = resolve_form(timeline, form, controls.silent_sections, controls.echo_harmony)
     with one_blas_thread():
         return _sample_events(model, timeline, controls, tuple(primer), chosen)
 

@@ -250,3 +250,43 @@ def test_a_second_ending_echoes_the_first() -> None:
     form = find_form(tl)
     assert form.reference[6:8] == (4, 5)  # other chords, but the second ending echoes the first
     assert "second ending" in str(form)
+
+
+def _sevenths(tl: ChordTimeline, measures: range) -> ChordTimeline:
+    """The chords of ``measures`` with a minor seventh added: the same roots, other chords."""
+    chords = tuple(
+        replace(c, pitch_classes=c.pitch_classes | {(c.root + 10) % 12}) if i in measures else c
+        for i, c in enumerate(tl.chords)
+    )
+    return ChordTimeline(chords, tl.measures)
+
+
+def test_roots_echo_where_the_chords_come_back_relabelled() -> None:
+    # Verse 2 over the verse's roots with sevenths added (a detector's C7 for C): no echo of
+    # chords, an echo of roots; measures that echo by their chords keep that echo.
+    tl = _sevenths(timeline(VERSE + CHORUS + VERSE + CHORUS), range(8, 12))
+    assert find_form(tl).reference[8:12] == (None,) * 4
+    form = find_form(tl, harmony="roots")
+    assert form.reference == (None,) * 8 + tuple(range(8))
+    assert "9-16      1-8     repeated chord roots" in str(form)
+    model = _model()
+    melody = generate_melody(model, tl, SamplingControls.for_model(model, seed=2, repetition=1.0, echo_harmony="roots"))
+    first = [(n.offset, n.midi) for n in melody.notes if n.offset < 16]
+    assert first and [(n.offset - 32, n.midi) for n in melody.notes if 32 <= n.offset < 48] == first
+    with pytest.raises(GenerationError, match="echo_harmony must be one of chords, roots"):
+        SamplingControls(echo_harmony="notes")
+    with pytest.raises(GenerationError, match="echo harmony must be one of chords, roots"):
+        find_form(tl, harmony="notes")
+
+
+def test_cli_echo_harmony_flag(tmp_path, capsys) -> None:
+    from music21_melgen.cli import main
+
+    example = tmp_path / "lead.musicxml"
+    assert main(["example", str(example)]) == 0
+    out = tmp_path / "out.musicxml"
+    assert main(["generate", str(example), "-o", str(out), "--echo-harmony", "roots", "--print-form"]) == 0
+    assert out.is_file() and "passage" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["generate", str(example), "-o", str(out), "--echo-harmony", "notes"])
+    assert "invalid choice: 'notes'" in capsys.readouterr().err

@@ -31,12 +31,14 @@ def test_given_options_parse_alike_in_every_command(command):
         "--temperature", "0.8", "--top-p", "0.9", "--chord-tone-weight", "1.2",
         "--continuation-reduction", "1.3,1.4", "--candidates", "3", "--range", "G3-G5",
         "--longest-note", "2", "--longest-rest", "4", "--repetition", "0.5", "--silent-sections", "Intro,Solo",
+        "--echo-harmony", "roots",
     ]
     controls = sampling_controls(build_parser().parse_args(argv))
     assert controls["temperature"] == 0.8 and controls["top_p"] == 0.9
     assert controls["continuation_reduction"] == (1.3, 1.4)
     assert controls["candidates"] == 3 and controls["pitch_range"] == (55, 79)
     assert controls["repetition"] == 0.5 and controls["silent_sections"] == ("Intro", "Solo")
+    assert controls["echo_harmony"] == "roots"
     assert set(controls) == set(SAMPLING_CONTROLS)
 
 

@@ -57,10 +57,10 @@ class Sweep:
 def parse_setting(text: str) -> dict[str, Any]:
     """``'temperature=1.03,longest_rest=null'`` as controls; GenerationError names a bad part.
 
-    Commas inside ``[...]`` belong to the value.
+    Commas inside ``[...]`` belong to the value; a value that is not JSON is a word.
 
-    >>> parse_setting("temperature=1.03,longest_rest=none,continuation_reduction=[1.3,1.4]")
-    {'temperature': 1.03, 'longest_rest': None, 'continuation_reduction': [1.3, 1.4]}
+    >>> parse_setting("temperature=1.03,longest_rest=none,continuation_reduction=[1.3,1.4],echo_harmony=roots")
+    {'temperature': 1.03, 'longest_rest': None, 'continuation_reduction': [1.3, 1.4], 'echo_harmony': 'roots'}
     """
     from music21_melgen.sampling import controls_from_json
 
@@ -82,7 +82,7 @@ def parse_setting(text: str) -> dict[str, Any]:
         try:
             setting[name.strip()] = None if value.lower() == "none" else json.loads(value)
         except json.JSONDecodeError:
-            raise GenerationError(f"setting {text!r}: {name.strip()}={value!r} is not a number, list or null") from None
+            setting[name.strip()] = value
     controls_from_json(setting)  # every name known, every value valid
     return setting
 

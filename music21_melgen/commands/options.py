@@ -13,6 +13,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from music21_melgen.form import ECHO_HARMONIES
 from music21_melgen.sampling import CONTROLS, MODEL_DEFAULT, SILENT_SECTIONS, Bars
 
 __all__ = [
@@ -285,6 +286,12 @@ def add_sampling_arguments(parser: Any) -> None:
         "--repetition", type=unit_interval, default=MODEL_DEFAULT, metavar="R",
         help="the chance, 0..1, that a measure whose harmony repeats an earlier one repeats its "
         f"melody whole: 0 = as the model learned, 1 = always ({recommendation('repetition')})",
+    )
+    parser.add_argument(
+        "--echo-harmony", choices=ECHO_HARMONIES, default=MODEL_DEFAULT,
+        help="which passages echo earlier ones: 'chords' = the same chords at the same beats; "
+        "'roots' = also the same chord roots in each measure, for chords found by an algorithm "
+        f"({recommendation('echo_harmony')})",
     )
     parser.add_argument(
         "--silent-sections", type=parse_sections, default=MODEL_DEFAULT, metavar="NAMES",
