@@ -2,10 +2,14 @@
 
 A POP909 song folder ``NNN/`` holds ``NNN.mid`` (tracks MELODY, BRIDGE, PIANO),
 ``beat_midi.txt`` (beat seconds; the third column flags downbeats),
+``beat_audio.txt`` (beat seconds and position in the bar),
 ``chord_midi.txt`` (Harte labels) and ``key_audio.txt`` (key regions). The
 axis is the beat grid: one beat of ``beat_midi.txt`` is one quarter length,
 beat 0 at offset 0, seconds in between interpolated linearly. Bars come from
-the downbeat flags (the MIDI's time signature is often wrong). MIDI ticks are
+the downbeat flags (the MIDI's time signature is often wrong), which read
+every song in 4/4 or 6/4; where ``beat_audio.txt`` hears three beats to the
+bar, its downbeats, each laid on the nearest beat of the grid, make the bars
+(:func:`_triple_downbeats`). MIDI ticks are
 turned into seconds through the file's tempo map, then into beats, then onto
 the 16th grid; a gap of at most a 16th between two notes is closed (:data:`LEGATO_GAP`).
 A song whose melody is off the grid or whose chords do not
@@ -168,7 +172,29 @@ def _read_beats(folder: Path) -> tuple[_BeatGrid, list[int]]:
     downbeats = [index for index, (line, parts) in enumerate(rows) if _number(parts[2], path, line) == 1.0]
     if not downbeats:
         raise CorpusFormatError("no downbeat flagged", path=str(path))
-    return _BeatGrid(times), downbeats
+    return _BeatGrid(times), _triple_downbeats(folder / "beat_audio.txt", times) or downbeats
+
+
+def _triple_downbeats(path: Path, times: list[float]) -> list[int] | None:
+    """Downbeats (indices into ``times``) from ``beat_audio.txt`` when it hears 3/4, else None.
+
+    ``beat_midi.txt`` flags a downbeat every four or six beats in every song;
+    the audio beat tracker gives each beat its position in the bar, and in 40
+    songs the highest position is 3. Its downbeats are laid on the nearest
+    MIDI beat; a song without the file keeps the MIDI reading.
+    """
+    if not path.exists():
+        return None
+    rows = _rows(path, 2)
+    beats = [(_number(parts[0], path, line), _number(parts[1], path, line)) for line, parts in rows]
+    if not beats or max(position for _, position in beats) != 3:
+        return None
+    nearest = set()
+    for seconds, position in beats:
+        if position == 1:
+            index = bisect_right(times, seconds)
+            nearest.add(min((i for i in (index - 1, index) if 0 <= i < len(times)), key=lambda i: abs(times[i] - seconds)))
+    return sorted(nearest) or None
 
 
 def _measures(beat_count: int, downbeats: list[int]) -> tuple[MeasureSpan, ...]:
@@ -342,6 +368,7 @@ class SongCheck:
     bars: int
     coverage: float  # share of melody onsets under a chord
     chord_tones: float  # share of covered onsets whose pitch class is in the chord
+    meter: str = "4/4"  # the time signature of most of its measures
 
 
 def _read(folder: Path) -> tuple[Pop909Song, SongCheck]:
@@ -371,7 +398,8 @@ def _read(folder: Path) -> tuple[Pop909Song, SongCheck]:
             path=str(chord_path), line=lines[index] if lines else None,
         )
     song = Pop909Song(timeline, tuple(notes), name)
-    return song, SongCheck(name, len(notes), len(measures), coverage, chord_tones)
+    meter = Counter(m.time_signature for m in measures).most_common(1)[0][0]
+    return song, SongCheck(name, len(notes), len(measures), coverage, chord_tones, meter)
 
 
 def read_pop909_song(folder: str | os.PathLike[str]) -> Pop909Song:
@@ -411,9 +439,12 @@ class Pop909Summary:
         if self.songs:
             mean = sum(s.chord_tones for s in self.songs) / len(self.songs)
             out.append(f"mean chord-tone ratio {mean:.3f}")
+            meters = Counter(s.meter for s in self.songs).most_common()
+            out.append("meters: " + ", ".join(f"{meter} {count}" for meter, count in meters))
         out += [f"skip {name}: {reason}" for name, reason in self.skipped]
         out += [
-            f"{s.name} notes {s.notes} bars {s.bars} coverage {s.coverage:.3f} chord-tones {s.chord_tones:.3f}"
+            f"{s.name} notes {s.notes} bars {s.bars} meter {s.meter} coverage {s.coverage:.3f} "
+            f"chord-tones {s.chord_tones:.3f}"
             for s in self.songs
         ]
         return out

@@ -140,7 +140,37 @@ def test_iter_verify_and_command(tmp_path, capsys) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "1/2 songs read cleanly, 1 skipped"
     assert out[1] == "skipped 1: melody off the 16th grid"
-    assert out[-1].startswith("001 notes 6 bars 3 coverage 1.000")
+    assert "meters: 4/4 1" in out
+    assert out[-1].startswith("001 notes 6 bars 3 meter 4/4 coverage 1.000")
+
+
+def test_beat_audio_in_three_bars_the_song_in_three(tmp_path) -> None:
+    """beat_midi.txt flags every fourth beat; beat_audio.txt hears 3/4: its downbeats make the bars."""
+    folder = write_song(tmp_path, "001", GOOD)
+    # Audio beats slightly off the MIDI beats (0.5 s apart from 0.5 s), positions 1 2 3 from beat 1.
+    audio = [f"{0.52 + 0.5 * i:.2f}\t{float((i - 1) % 3 + 1)}" for i in range(1, 9)]
+    (folder / "beat_audio.txt").write_text("\n".join(audio) + "\n")
+    song = read_pop909_song(folder)
+    measures = song.timeline.measures
+    assert [(m.number, m.offset, m.time_signature) for m in measures] == [
+        (0, 0, "3/4"), (1, 1, "3/4"), (2, 4, "3/4"), (3, 7, "2/4"),
+    ]
+    assert summary_meter(tmp_path) == "3/4"
+    # A four-beat audio reading keeps the MIDI's bars.
+    audio = [f"{0.52 + 0.5 * i:.2f}\t{float((i - 1) % 4 + 1)}" for i in range(1, 9)]
+    (folder / "beat_audio.txt").write_text("\n".join(audio) + "\n")
+    assert [m.offset for m in read_pop909_song(folder).timeline.measures] == [0, 1, 5]
+
+
+def test_bad_beat_audio_names_its_line(tmp_path) -> None:
+    folder = write_song(tmp_path, "001", GOOD)
+    (folder / "beat_audio.txt").write_text("0.5\t1.0\n1.0\tthree\n")
+    with pytest.raises(CorpusFormatError, match=r"beat_audio\.txt:2: not a number: 'three'"):
+        read_pop909_song(folder)
+
+
+def summary_meter(root: Path) -> str:
+    return verify_pop909(root).songs[0].meter
 
 
 def test_missing_folder_is_one_line(tmp_path, capsys) -> None:
