@@ -15,8 +15,11 @@ def test_parse_setting_rejects_what_sampling_would() -> None:
         parse_setting("top_p=2")
     with pytest.raises(GenerationError, match="not name=value"):
         parse_setting("temperature")
-    with pytest.raises(GenerationError, match="not a number"):
+    with pytest.raises(GenerationError, match="temperature must be a number"):
         parse_setting("temperature=warm")
+    assert parse_setting("echo_harmony=roots") == {"echo_harmony": "roots"}
+    with pytest.raises(GenerationError, match="echo_harmony must be one of"):
+        parse_setting("echo_harmony=notes")
     with pytest.raises(GenerationError, match="unknown setting"):
         parse_setting("temprature=1.0")
 
