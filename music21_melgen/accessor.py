@@ -43,16 +43,19 @@ class MelgenAccessor:
 
         return chords(self._stream, chord_parts=chord_parts)
 
-    def form(self, form: Any = "auto", *, chord_parts: Sequence[int | str] | None = None) -> Any:
+    def form(
+        self, form: Any = "auto", *, chord_parts: Sequence[int | str] | None = None, echo_harmony: str = "chords"
+    ) -> Any:
         """The passages of the score and which earlier ones they echo; ``print()`` it for a table.
 
         ``form``: ``"auto"`` (found in the harmony), letters such as
         ``"AABA"`` (equal phrases), or None (every passage new). Pass the
-        same value to :meth:`generate` as ``form=``.
+        same value to :meth:`generate` as ``form=``; ``echo_harmony="roots"``
+        shows what the ``pop`` model follows.
         """
         from music21_melgen.engine import form as score_form
 
-        return score_form(self._stream, form=form, chord_parts=chord_parts)
+        return score_form(self._stream, form=form, chord_parts=chord_parts, echo_harmony=echo_harmony)
 
     def generate(self, **controls: Any) -> stream.Part:
         """Write a melody over the stream's chords, insert it as the top part, return the Part.

@@ -201,14 +201,18 @@ def form(
     *,
     form: Form | str | None = "auto",
     chord_parts: Sequence[int | str] | None = None,
+    echo_harmony: str = "chords",
 ) -> Form:
     """The passages of ``score`` and which earlier ones they echo (print it for a table).
 
     ``form``: ``"auto"`` finds them in the harmony (repeated chords at the same
-    beats for at least two measures, in the key of the moment); letters
-    (``"AABA"``) cut the measures into equal phrases; None: every passage new.
+    beats for at least two measures, in the key of the moment; with
+    ``echo_harmony="roots"``, as the ``pop`` model samples, also repeated chord
+    roots); letters (``"AABA"``) cut the measures into equal phrases; None:
+    every passage new.
     """
-    return resolve_form(timeline_from_score(score, chord_parts=chord_parts), form)
+    timeline = timeline_from_score(score, chord_parts=chord_parts)
+    return resolve_form(timeline, form, echo_harmony=echo_harmony)
 
 
 def generate(

@@ -131,6 +131,9 @@ def test_engine_form_and_the_accessor_print_the_passages() -> None:
     assert "repeated harmony" in table and "5-8" in table and "13-16" in table
     assert score.melgen.form(None).reference == (None,) * 16
     assert score.melgen.form("AABA").reference[12:] == (4, 5, 6, 7)
+    sevenths = chord_symbol_score(["C", "F", "G", "C"] + ["C7", "F7", "G7", "C7"])
+    assert sevenths.melgen.form().reference[4:] == (None,) * 4
+    assert sevenths.melgen.form(echo_harmony="roots").reference[4:] == (0, 1, 2, 3)
 
 
 def test_cli_form_options_models_version_and_example(tmp_path, capsys) -> None:
