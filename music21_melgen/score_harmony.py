@@ -785,8 +785,11 @@ _THIRD_STEPS = (0, 1, 1, 2, 2, 3, 4, 4, 4, 5, 6, 6)
 _LABEL_ROOT = re.compile(r"([A-G])(#{1,2}|-{1,2}|b{1,2})?")
 
 
+@lru_cache(maxsize=512)
 def _tonic_name(tonic: int, mode: str, sharps: int | None) -> str:
     """The tonic's name: as the written signature spells it when it agrees, else with the fewest accidentals.
+
+    Cached: it is asked once per chord, and music21 builds a whole scale for each ``asKey``.
 
     >>> _tonic_name(1, "major", 7), _tonic_name(1, "major", None), _tonic_name(10, "minor", -5), _tonic_name(3, "minor", None)
     ('C#', 'Db', 'Bb', 'Eb')
