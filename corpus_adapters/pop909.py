@@ -46,6 +46,7 @@ __all__ = [
     "iter_pop909",
     "read_pop909_song",
     "reason_kind",
+    "song_files",
     "verify_pop909",
 ]
 
@@ -56,6 +57,9 @@ MIN_COVERAGE = 0.90  # a song is skipped when chords cover less than this share 
 # is held to the next onset (47 % of the notes are followed by a gap, 38 % by one of a 16th or less;
 # a lead sheet writes them legato, and a model fed the gaps learned to end its notes early).
 LEGATO_GAP = 1
+
+# The files of a song folder the reader opens; beat_audio.txt is optional.
+SONG_FILES = ("{name}.mid", "beat_midi.txt", "beat_audio.txt", "chord_midi.txt", "key_audio.txt")
 
 _NOTE_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _DEGREE = {"1": 0, "2": 2, "3": 4, "4": 5, "5": 7, "6": 9, "7": 11, "9": 2, "11": 5, "13": 9}
@@ -368,7 +372,7 @@ class SongCheck:
     bars: int
     coverage: float  # share of melody onsets under a chord
     chord_tones: float  # share of covered onsets whose pitch class is in the chord
-    meter: str = "4/4"  # the time signature of most of its measures
+    meter: str  # the time signature of most of its measures
 
 
 def _read(folder: Path) -> tuple[Pop909Song, SongCheck]:
@@ -400,6 +404,12 @@ def _read(folder: Path) -> tuple[Pop909Song, SongCheck]:
     song = Pop909Song(timeline, tuple(notes), name)
     meter = Counter(m.time_signature for m in measures).most_common(1)[0][0]
     return song, SongCheck(name, len(notes), len(measures), coverage, chord_tones, meter)
+
+
+def song_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The files of a song folder that the reader opens, those present: what a data hash must cover."""
+    folder = Path(folder)
+    return [path for path in (folder / name.format(name=folder.name) for name in SONG_FILES) if path.is_file()]
 
 
 def read_pop909_song(folder: str | os.PathLike[str]) -> Pop909Song:

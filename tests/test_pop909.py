@@ -193,3 +193,21 @@ def test_broken_midi_is_one_line(tmp_path) -> None:
     with pytest.raises(CorpusFormatError, match=r"004\.mid: unreadable MIDI") as err:
         read_pop909_song(folder)
     assert "\n" not in str(err.value)
+
+
+def test_the_data_hash_covers_every_file_the_reader_opens(tmp_path) -> None:
+    """beat_audio.txt decides the bars, so a training run's data hash must change with it."""
+    from music21_melgen.corpus_adapters.pop909 import song_files
+    from music21_melgen.training.sources import read_source
+    from music21_melgen.training.dataset import files_hash
+
+    folder = write_song(tmp_path, "001", GOOD)
+    assert [p.name for p in song_files(folder)] == ["001.mid", "beat_midi.txt", "chord_midi.txt", "key_audio.txt"]
+    before = files_hash(tmp_path, read_source(tmp_path).files)
+    (folder / "beat_audio.txt").write_text("0.52\t1.0\n1.02\t2.0\n1.52\t3.0\n")
+    assert "beat_audio.txt" in [p.name for p in read_source(tmp_path).files]
+    assert files_hash(tmp_path, read_source(tmp_path).files) != before
+    (folder / "key_audio.txt").unlink()  # a song that cannot be read is skipped, and hashed without the file
+    read = read_source(tmp_path)
+    assert not read.songs and "key_audio.txt" in read.skipped[0][1]
+    assert files_hash(tmp_path, read.files)

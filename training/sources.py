@@ -67,10 +67,6 @@ SCORE_EXTENSIONS = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".krn", ".abc"
 # The corpus labels, and how reports name them.
 CORPUS_NAMES = {"rock": "Rock Corpus", "pop909": "POP909", "scores": "scores"}
 
-# The files of a POP909 song folder that the reader opens (the data hash covers them).
-_POP909_FILES = ("{name}.mid", "beat_midi.txt", "chord_midi.txt", "key_audio.txt")
-
-
 @dataclass(frozen=True)
 class SourceSong:
     """One song of a source: its chords, its melody, and where it comes from."""
@@ -217,14 +213,14 @@ def _read_rock(source: Source, keep: Any, analysts: tuple[str, ...], limit: int 
 
 
 def _read_pop909(source: Source, keep: Any, analysts: tuple[str, ...], limit: int | None) -> SourceRead:
-    from music21_melgen.corpus_adapters.pop909 import read_pop909_song
+    from music21_melgen.corpus_adapters.pop909 import read_pop909_song, song_files
 
     result = SourceRead(source)
     folders = sorted(
         p for p in source.folder.iterdir() if p.is_dir() and (p / f"{p.name}.mid").is_file() and keep(p.name)
     )
     for folder in folders[:limit]:
-        result.files += [folder / name.format(name=folder.name) for name in _POP909_FILES]
+        result.files += song_files(folder)
         try:
             song = read_pop909_song(folder)
         except MelgenError as error:
