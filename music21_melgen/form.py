@@ -151,8 +151,8 @@ def find_form(
     whose surrounding harmony agrees longest with its own (:func:`_twins`):
     verse 2 echoes verse 1 rather than the previous line of verse 2 over the
     same loop of chords, as real melodies do. ``harmony="roots"``: a measure
-    that echoes nothing so then echoes, the same way, where only its chord
-    roots (:func:`root_signatures`) repeat. A second ending (the score's
+    that echoes no passage of the same chords echoes, found the same way, one
+    where only its chord roots (:func:`root_signatures`) repeat. A second ending (the score's
     repeat brackets) echoes the first, measure for measure, whatever its
     chords. ``silent``: indices of measures where the melody rests (an intro,
     a solo): they neither echo nor are echoed.
